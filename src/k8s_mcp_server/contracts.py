@@ -1,0 +1,139 @@
+"""The one shared vocabulary: frozen, keyword-only values passed between pipeline stages.
+
+Pydantic is used only at trust boundaries (request bodies, settings, the policy file); inside the
+pipeline the stages exchange these dataclasses. `RawOutput` hides its content from `repr` and the
+response builder only accepts `RedactedOutput`, so raw output cannot reach a caller or a log.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+TOOLS: tuple[str, ...] = ("kubectl", "helm", "istioctl", "argocd")
+
+Transport = Literal["rest", "mcp"]
+SecretsMode = Literal["redact", "deny", "allow"]
+Outcome = Literal["allow", "deny", "would-deny"]
+
+
+class CommandClass(enum.StrEnum):
+    """What a subcommand does, as far as the policy's built-in guards are concerned."""
+
+    READ = "read"
+    SENSITIVE_READ = "sensitive-read"  # Secrets, `config view --raw`, helm values ...
+    WRITE = "write"
+    EXEC = "exec"  # exec/attach/cp/port-forward/proxy/debug: runs code or opens tunnels
+    CREDENTIAL = "credential"  # mints or reveals credentials (`create token`, ...)
+    LOCAL = "local"  # touches nothing remote (`version --client`, `completion`, ...)
+    UNKNOWN = "unknown"  # never read-only
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandRequest:
+    """One caller request, after authentication and schema validation."""
+
+    request_id: str
+    tool: str
+    command: str
+    namespace: str | None = None
+    timeout: float | None = None
+    principal: str = "anonymous"
+    transport: Transport = "rest"
+    source_ip: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Flag:
+    """A flag as the CLI would read it: canonical long name (no dashes) and its value."""
+
+    name: str
+    value: str | None  # None for a boolean flag given without a value
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParsedCommand:
+    """A command the parser understood: the tool's argv and what it will do."""
+
+    tool: str
+    argv: tuple[str, ...]  # the tool's arguments, without the binary name; exactly what runs
+    verb: str  # subcommand path with aliases resolved: "get", "rollout restart", "app sync"
+    command_class: CommandClass
+    resources: tuple[str, ...] = ()  # canonical resource names: "pods", "secrets", "deployments.apps"...
+    names: tuple[str, ...] = ()  # object names given (NAME or TYPE/NAME)
+    namespaces: tuple[str, ...] = ()  # namespaces touched; ("*",) for --all-namespaces
+    cluster_scoped: bool = False  # every resource touched is cluster-scoped (namespaces do not apply)
+    flags: tuple[Flag, ...] = ()
+    guarded_flags: tuple[str, ...] = ()  # credential/file flags the engine refuses unless the policy names them
+    output_format: str | None = None  # -o value, e.g. "yaml", "jsonpath={.data}"
+    filters: tuple[tuple[str, ...], ...] = ()  # argv of each `|` stage after the tool
+
+    @property
+    def pipeline(self) -> tuple[tuple[str, ...], ...]:
+        return ((self.tool, *self.argv), *self.filters)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    """The policy's answer. A denial is a value, not an exception."""
+
+    allowed: bool  # whether the command may run (True for would-deny in dry-run mode)
+    outcome: Outcome
+    rule: str | None  # id of the deciding rule; "default" / built-in guard ids otherwise
+    reason: str
+    policy_revision: str
+    secrets: SecretsMode = "redact"
+    warnings: tuple[str, ...] = ()
+    matched_rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterRef:
+    """What the audit log may know of a kubeconfig: the server URL and a fingerprint, never content."""
+
+    server: str | None
+    fingerprint: str  # sha256 hex of the decoded kubeconfig bytes
+    context_namespace: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
+class RawOutput:
+    """What the process printed. Its repr hides the content: only the redactor reads it."""
+
+    stdout: bytes
+    stderr: bytes
+    exit_code: int
+    duration_ms: float
+    truncated: bool = False
+    timed_out: bool = False
+
+    def __repr__(self) -> str:
+        return (
+            f"RawOutput(stdout=<{len(self.stdout)} bytes hidden>, stderr=<{len(self.stderr)} bytes hidden>, "
+            f"exit_code={self.exit_code})"
+        )
+
+
+def _empty_counts() -> Mapping[str, int]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedactedOutput:
+    """Output the redactor has seen: the only output type a response or a log may carry."""
+
+    stdout: str
+    stderr: str
+    exit_code: int
+    duration_ms: float
+    output_bytes: int  # raw bytes read from the process, before redaction
+    truncated: bool = False
+    timed_out: bool = False
+    redactions: Mapping[str, int] = field(default_factory=_empty_counts)  # rule id -> count
+
+    @property
+    def redaction_count(self) -> int:
+        return sum(self.redactions.values())
