@@ -1,0 +1,131 @@
+"""The app factory: settings in, a FastAPI app with REST routes and the MCP mount out."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from k8s_mcp_server import __version__
+from k8s_mcp_server.api.auth import Authenticator, load_api_keys
+from k8s_mcp_server.api.mcp import McpGate, mount_mcp
+from k8s_mcp_server.api.routes import build_router
+from k8s_mcp_server.api.state import AppState
+from k8s_mcp_server.audit import AuditLog
+from k8s_mcp_server.contracts import TOOLS
+from k8s_mcp_server.errors import ProxyError
+from k8s_mcp_server.execute import Executor, resolve_binaries
+from k8s_mcp_server.kubeconfig import KubeconfigPolicy, load_kubeconfig_file
+from k8s_mcp_server.parse.vocabulary import FILTERS
+from k8s_mcp_server.pipeline import Pipeline, PolicyDenied
+from k8s_mcp_server.policy import CompiledPolicy, PolicyStore
+from k8s_mcp_server.redact import Redactor
+from k8s_mcp_server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = (
+    "A policy-enforcing proxy for kubectl, helm, istioctl and argocd. Every command is parsed, checked "
+    "against the security team's policy, audited before it runs, and its output redacted."
+)
+
+
+def policy_summary(policy: CompiledPolicy) -> str:
+    parts = ["Policy:", "read-only;" if policy.read_only else "writes may be allowed by rules;"]
+    parts.append({"redact": "Secret values are redacted;", "deny": "reading Secrets is refused;"}.get(
+        policy.secrets, "Secrets are returned as stored;"))
+    parts.append(f"filters after `|`: {', '.join(policy.pipes)}." if policy.pipes else "no pipes.")
+    if policy.mode == "dry-run":
+        parts.append("(dry-run: would-be denials run and come back as warnings.)")
+    return " ".join(parts)
+
+
+def build_state(settings: Settings) -> AppState:
+    """Everything that can fail at start fails here, before the server listens (fail closed)."""
+    policies = PolicyStore(settings.policy)
+    keys = load_api_keys(settings.api_keys_file) if settings.api_keys_file else ()
+    kube_policy = KubeconfigPolicy(
+        allow_proxy_url=settings.allow_proxy_url,
+        allow_insecure_tls=settings.allow_insecure_tls,
+        denied_networks=settings.denied_server_networks,
+        denied_hosts=_own_addresses(settings),
+    )
+    default_kubeconfig = (
+        load_kubeconfig_file(settings.default_kubeconfig, kube_policy) if settings.default_kubeconfig else None
+    )
+    configured = {
+        "kubectl": settings.kubectl,
+        "helm": settings.helm,
+        "istioctl": settings.istioctl,
+        "argocd": settings.argocd,
+    }
+    executor = Executor(
+        resolve_binaries(configured, [*TOOLS, *sorted(FILTERS)]),
+        max_output_bytes=settings.max_output_bytes,
+        max_concurrency=settings.max_concurrency,
+        max_queue=settings.max_queue,
+    )
+    key = settings.redaction_key.encode() if settings.redaction_key else secrets.token_bytes(32)
+    pipeline = Pipeline(
+        policies=policies,
+        audit=AuditLog(
+            settings.audit_log,
+            fsync=settings.audit_fsync,
+            stdout=settings.audit_stdout,
+            max_bytes=settings.audit_max_bytes,
+        ),
+        redactor=Redactor(key),
+        executor=executor,
+        kubeconfig_policy=kube_policy,
+        default_kubeconfig=default_kubeconfig,
+        command_timeout=settings.command_timeout,
+        max_command_timeout=settings.max_command_timeout,
+        max_command_length=settings.max_command_length,
+    )
+    return AppState(pipeline=pipeline, authenticator=Authenticator(keys))
+
+
+def _own_addresses(settings: Settings) -> tuple[str, ...]:
+    """The proxy's own listening address, which a caller's kubeconfig must not point back at."""
+    hosts = {settings.host, "127.0.0.1", "localhost", "::1"} if _is_local(settings.host) else {settings.host}
+    return tuple(sorted(f"{h}:{settings.port}" for h in hosts))
+
+
+def _is_local(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return host == "localhost"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    state = build_state(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.pipeline.audit.close()
+
+    app = FastAPI(title="k8s-mcp-server", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.k8s = state
+    app.include_router(build_router(policy_summary(state.pipeline.policies.current())))
+
+    @app.exception_handler(ProxyError)
+    async def proxy_error(request: Request, exc: ProxyError) -> JSONResponse:
+        detail: dict[str, object] = {"code": exc.code, "message": exc.message}
+        request_id = getattr(request.state, "request_id", None)
+        if request_id:
+            detail["request_id"] = request_id
+        if isinstance(exc, PolicyDenied):
+            detail["rule"] = exc.rule
+        return JSONResponse(status_code=exc.status, content={"detail": detail})
+
+    mount_mcp(app, state, max_command_timeout=settings.max_command_timeout, description=DESCRIPTION)
+    app.add_middleware(McpGate, state=state)
+    return app

@@ -1,0 +1,150 @@
+"""REST routes: one POST endpoint per tool (each becomes an MCP tool), health and tool status."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from k8s_mcp_server.api.models import ErrorBody, ToolRequest, ToolResponse
+from k8s_mcp_server.api.state import AppState
+from k8s_mcp_server.audit import decision_record
+from k8s_mcp_server.contracts import TOOLS, CommandRequest, Transport
+from k8s_mcp_server.errors import ProxyError
+
+MCP_ORIGIN_HEADER = "x-k8s-mcp-origin"
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "invalid_command, invalid_kubeconfig, unsafe_kubeconfig, ..."},
+    401: {"model": ErrorBody, "description": "unauthenticated"},
+    403: {"model": ErrorBody, "description": "policy_denied: the policy refused the command"},
+    429: {"model": ErrorBody, "description": "busy"},
+    503: {"model": ErrorBody, "description": "audit_unavailable: nothing ran"},
+}
+
+
+def caller(request: Request, state: AppState) -> tuple[Transport, str | None]:
+    """REST, or a tool call that the MCP mount forwarded (proved by the per-process token)."""
+    origin = request.headers.get(MCP_ORIGIN_HEADER, "")
+    token, _, source_ip = origin.partition(";")
+    if origin and hmac.compare_digest(token, state.mcp_token):
+        return "mcp", source_ip or None
+    return "rest", request.client.host if request.client else None
+
+
+def tool_description(tool: str, policy_summary: str) -> str:
+    return (
+        f"Run a `{tool}` command against the Kubernetes cluster of the kubeconfig sent with the request "
+        f"(X-Kubeconfig header, base64). Pass only the arguments, e.g. "
+        f"`{_EXAMPLES[tool]}`; the `{tool}` name in front is optional. No shell: one command, optionally "
+        f"piped into filters (`| grep x`, `| jq .items`) that the policy allows; no `;`, `&&`, `$()`, "
+        f"redirections or files. {policy_summary} A refused command returns a code, the reason and the "
+        f"rule id: change the command accordingly rather than retrying it. Secret values in the output "
+        f"are replaced by `[REDACTED:<rule>:<hash>]` placeholders (equal values, equal hashes)."
+    )
+
+
+_EXAMPLES = {
+    "kubectl": "get pods -n default -o wide",
+    "helm": "list -n default",
+    "istioctl": "proxy-status",
+    "argocd": "app list",
+}
+
+
+def build_router(policy_summary: str) -> APIRouter:
+    router = APIRouter()
+
+    for tool in TOOLS:
+        router.add_api_route(
+            f"/tools/{tool}",
+            _make_handler(tool),
+            methods=["POST"],
+            operation_id=tool,
+            summary=f"Run {tool} under the server's policy",
+            description=tool_description(tool, policy_summary),
+            response_model=ToolResponse,
+            responses=_ERRORS,
+            tags=["tools"],
+        )
+
+    @router.get("/health", operation_id="health", tags=["service"])
+    async def health(request: Request) -> dict[str, Any]:
+        store = _state(request).pipeline.policies
+        policy = store.current()
+        return {
+            "status": "ok",
+            "revision": policy.revision,
+            "loaded_at": store.loaded_at.isoformat(),
+            "policy": str(store.path),
+            "last_error": store.last_error,
+        }
+
+    @router.get("/tools/status", operation_id="tools_status", tags=["service"])
+    async def tools_status(request: Request) -> dict[str, Any]:
+        return await _state(request).tool_versions()
+
+    return router
+
+
+def _state(request: Request) -> AppState:
+    state: AppState = request.app.state.k8s
+    return state
+
+
+def _make_handler(tool: str) -> Any:
+    async def handler(request: Request, body: ToolRequest) -> ToolResponse:
+        state = _state(request)
+        request_id = str(uuid.uuid4())
+        request.state.request_id = request_id
+        transport, source_ip = caller(request, state)
+        command_request = CommandRequest(
+            request_id=request_id,
+            tool=tool,
+            command=body.command,
+            namespace=body.namespace,
+            timeout=body.timeout,
+            principal="anonymous",
+            transport=transport,
+            source_ip=source_ip,
+        )
+        try:
+            key = state.authenticator.principal(request.headers.get("authorization"), source_ip)
+        except ProxyError as exc:
+            state.pipeline.audit.write(
+                decision_record(
+                    request=command_request,
+                    parsed=None,
+                    decision=None,
+                    outcome="rejected",
+                    rule=None,
+                    reason=exc.message,
+                    policy_revision=None,
+                    cluster=None,
+                    error_code=exc.code,
+                )
+            )
+            raise
+        if key is not None:
+            command_request = replace(command_request, principal=key.principal)
+        kubeconfig = request.headers.get("x-kubeconfig") or body.kubeconfig
+        done = await state.pipeline.run(command_request, kubeconfig)
+        out = done.output
+        return ToolResponse(
+            success=out.exit_code == 0 and not out.timed_out,
+            output=out.stdout,
+            error=out.stderr or None,
+            exit_code=out.exit_code,
+            request_id=request_id,
+            redactions=out.redaction_count,
+            truncated=out.truncated,
+            timed_out=out.timed_out,
+            duration_ms=round(out.duration_ms, 3),
+            warnings=list(done.warnings),
+        )
+
+    handler.__name__ = f"run_{tool}"
+    return handler

@@ -1,0 +1,57 @@
+"""Everything a request needs, built once per app from its settings."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from k8s_mcp_server.api.auth import Authenticator
+from k8s_mcp_server.contracts import TOOLS
+from k8s_mcp_server.errors import ProxyError
+from k8s_mcp_server.pipeline import Pipeline
+
+# `GET /tools/status` asks each CLI for its client version; a CLI that hangs must not hang the endpoint.
+VERSION_PROBE_TIMEOUT = 5.0
+
+_VERSION_ARGV = {
+    "kubectl": ("kubectl", "version", "--client"),
+    "helm": ("helm", "version", "--short"),
+    "istioctl": ("istioctl", "version", "--remote=false"),
+    "argocd": ("argocd", "version", "--client", "--short"),
+}
+
+
+@dataclass(kw_only=True)
+class AppState:
+    pipeline: Pipeline
+    authenticator: Authenticator
+    mcp_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    _versions: dict[str, Any] | None = None
+
+    async def tool_versions(self) -> dict[str, Any]:
+        """Which CLIs are installed and their client versions (cached: they do not change at run time)."""
+        if self._versions is None:
+            results = await asyncio.gather(*(self._probe(tool) for tool in TOOLS))
+            self._versions = dict(zip(TOOLS, results, strict=True))
+        return self._versions
+
+    async def _probe(self, tool: str) -> dict[str, Any]:
+        path = self.pipeline.executor.binaries.get(tool)
+        if path is None:
+            return {"installed": False, "path": None, "version": None}
+        try:
+            raw = await self.pipeline.executor.run(
+                [_VERSION_ARGV[tool]], kubeconfig=None, timeout=VERSION_PROBE_TIMEOUT
+            )
+        except ProxyError as exc:
+            return {"installed": True, "path": str(path), "version": None, "error": exc.code}
+        # version banners carry no secrets, but everything printed goes through the redactor anyway
+        text = self.pipeline.redactor.redact(raw).stdout.strip()
+        return {
+            "installed": True,
+            "path": str(path),
+            "version": text.splitlines()[0] if text else None,
+            "exit_code": raw.exit_code,
+        }

@@ -1,0 +1,77 @@
+"""`k8s-mcp-server serve | policy … | audit …`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from k8s_mcp_server import __version__
+from k8s_mcp_server.api.auth import is_loopback
+from k8s_mcp_server.audit import add_audit_commands
+from k8s_mcp_server.errors import PolicyError
+from k8s_mcp_server.policy import add_policy_commands
+from k8s_mcp_server.settings import Settings
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415 - only `serve` needs the server
+
+    from k8s_mcp_server.api import create_app  # noqa: PLC0415
+
+    overrides: dict[str, Any] = {
+        k: v for k, v in {"host": args.host, "port": args.port, "policy": args.policy}.items() if v is not None
+    }
+    if args.insecure_bind:
+        overrides["allow_insecure_bind"] = True
+    settings = Settings(**overrides)
+    if not settings.api_keys_file and not is_loopback(settings.host) and settings.host != "localhost":
+        if not settings.allow_insecure_bind:
+            print(
+                f"refusing to listen on {settings.host} without API keys: anyone who can reach the port could "
+                "run commands. Set K8S_MCP_API_KEYS_FILE (see `k8s-mcp-server keys`), bind 127.0.0.1, or "
+                "pass --insecure-bind if something in front of this server authenticates callers.",
+                file=sys.stderr,
+            )
+            return 2
+        print(f"WARNING: serving {settings.host} without API keys (--insecure-bind)", file=sys.stderr)
+    try:
+        app = create_app(settings)
+    except PolicyError as exc:
+        print(f"the policy {settings.policy} is not valid; nothing is served:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="k8s-mcp-server", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"k8s-mcp-server {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("serve", help="run the REST + MCP server (settings: K8S_MCP_* environment variables)")
+    p.add_argument("--host", help="listen address (default 127.0.0.1; K8S_MCP_HOST)")
+    p.add_argument("--port", type=int, help="listen port (default 9096; K8S_MCP_PORT)")
+    p.add_argument("--policy", type=Path, help="policy file (default policies/default.yaml; K8S_MCP_POLICY)")
+    p.add_argument("--insecure-bind", action="store_true", help="allow a non-loopback address without API keys")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.set_defaults(func=serve)
+    add_policy_commands(sub)
+    add_audit_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
