@@ -1,0 +1,202 @@
+"""`k8s-mcp-server audit verify | query | tail | stats`: the auditor's view of the log."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from k8s_mcp_server.audit.chain import GENESIS_HASH
+from k8s_mcp_server.audit.files import chain_files, iter_tail_lines
+from k8s_mcp_server.audit.reader import Line, RecordFilter, iter_records, parse_record, parse_time
+from k8s_mcp_server.audit.table import render_table, safe_text
+from k8s_mcp_server.audit.verify import verify
+
+POLL_SECONDS = 0.5  # `tail -f` poll interval: quick enough for a human, idle enough for a server
+
+
+def add_audit_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `verify`, `query`, `tail` and `stats`; each sets `func(args) -> int` (the exit code)."""
+    p = subparsers.add_parser("verify", help="check the hash chain of an audit log (files oldest first)")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--rotated", action="store_true", help="also check each FILE's rotated files (FILE.N)")
+    p.set_defaults(func=cmd_verify)
+
+    p = subparsers.add_parser("query", help="filter records; prints a table or JSON Lines")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    for name in ("principal", "tool", "verb", "decision", "rule", "namespace", "event", "request-id"):
+        p.add_argument(f"--{name}", help=f"match {name} (globs allowed)")
+    p.add_argument("--since", help="RFC 3339 time, date, or age (15m, 2h, 7d)")
+    p.add_argument("--until", help="RFC 3339 time, date, or age")
+    p.add_argument("--json", action="store_true", help="print matching records as JSON Lines")
+    p.set_defaults(func=cmd_query)
+
+    p = subparsers.add_parser("tail", help="print the last records; -f keeps following")
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("-n", "--lines", type=int, default=10, help="how many records (default 10)")
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing new records")
+    p.add_argument("--json", action="store_true", help="print JSON Lines instead of a table")
+    p.set_defaults(func=cmd_tail)
+
+    p = subparsers.add_parser("stats", help="counts by decision, rule, principal and tool")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stats)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Exit 0 and print "ok: N records, last hash H" if the chain holds, else name the first bad record."""
+    files: list[Path] = []
+    for path in args.files:
+        files.extend(chain_files(path) if args.rotated else [path])
+    if (missing := _missing(files)) is not None:
+        return missing
+    result = verify(files)
+    if result.problem is not None:
+        print(f"FAIL: {safe_text(result.problem)}")
+        print(f"({result.records} records before it are intact)")
+        return 1
+    print(f"ok: {result.records} records, last hash {result.last_hash or '-'}")
+    if result.first_prev_hash not in (None, GENESIS_HASH):
+        print(f"note: the chain starts after hash {result.first_prev_hash}; earlier files were not given")
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    """Print the records that match every filter given."""
+    if (missing := _missing(args.files)) is not None:
+        return missing
+    try:
+        since = parse_time(args.since) if args.since else None
+        until = parse_time(args.until) if args.until else None
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    selector = RecordFilter(
+        principal=args.principal, tool=args.tool, verb=args.verb, decision=args.decision, rule=args.rule,
+        namespace=args.namespace, event=args.event, request_id=args.request_id, since=since, until=until,
+    )  # fmt: skip
+    skipped: list[Line] = []
+    matches = (record for record in iter_records(args.files, skipped) if selector.matches(record))
+    _emit(matches, as_json=args.json)
+    _warn_skipped(skipped)
+    return 0
+
+
+def cmd_tail(args: argparse.Namespace) -> int:
+    """Print the last N records, then (with -f) new ones as they are written, until interrupted."""
+    if (missing := _missing([args.file])) is not None:
+        return missing
+    records = [r for r in (parse_record(line) for line in iter_tail_lines(args.file, args.lines)) if r]
+    _emit(records, as_json=args.json)
+    if not args.follow:
+        return 0
+    try:
+        for record in follow(args.file):
+            _emit([record], as_json=args.json, header=False)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def follow(
+    path: Path, *, poll: float = POLL_SECONDS, stop: Callable[[], bool] = lambda: False
+) -> Iterator[dict[str, Any]]:
+    """Yield records appended to `path` from now on; reopen the file when it is rotated."""
+    handle = path.open("rb")
+    handle.seek(0, 2)
+    inode = path.stat().st_ino
+    pending = b""
+    try:
+        while not stop():
+            chunk = handle.read()
+            if chunk:
+                pending += chunk
+                *complete, pending = pending.split(b"\n")
+                for line in complete:
+                    record = parse_record(line)
+                    if record is not None:
+                        yield record
+                continue
+            try:
+                rotated = path.stat().st_ino != inode
+            except FileNotFoundError:
+                rotated = False  # between the rename and the new file: wait for it
+            if rotated:
+                handle.close()
+                handle = path.open("rb")
+                inode = path.stat().st_ino
+                pending = b""
+                continue
+            time.sleep(poll)
+    finally:
+        handle.close()
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """Counts of decisions (one per request) by outcome, rule, principal and tool, and completions."""
+    if (missing := _missing(args.files)) is not None:
+        return missing
+    counters: dict[str, Counter[str]] = {
+        name: Counter() for name in ("decision", "rule", "principal", "tool")
+    }
+    totals: Counter[str] = Counter()
+    skipped: list[Line] = []
+    for record in iter_records(args.files, skipped):
+        totals["records"] += 1
+        if record.get("event") == "completion":
+            totals["completions"] += 1
+            totals["nonzero_exit"] += record.get("exit_code") not in (0, None)
+            totals["timed_out"] += bool(record.get("timed_out"))
+            continue
+        totals["requests"] += 1
+        for name, counter in counters.items():
+            counter[str(record.get(name) or "-")] += 1
+    if args.json:
+        print(
+            json.dumps({"totals": dict(totals), **{k: dict(v) for k, v in counters.items()}}, sort_keys=True)
+        )
+    else:
+        print("  ".join(f"{name}={totals[name]}" for name in ("records", "requests", "completions")))
+        print(f"nonzero_exit={totals['nonzero_exit']}  timed_out={totals['timed_out']}")
+        for name, counter in counters.items():
+            print(f"\nby {name}:")
+            for key, count in sorted(counter.items(), key=lambda item: (-item[1], item[0])):
+                print(f"  {count:>8}  {safe_text(key)}")
+    _warn_skipped(skipped)
+    return 0
+
+
+def _emit(
+    records: Iterator[dict[str, Any]] | list[dict[str, Any]], *, as_json: bool, header: bool = True
+) -> None:
+    if as_json:
+        for record in records:
+            print(json.dumps(record, sort_keys=True, separators=(",", ":")))
+        return
+    lines = render_table(records)
+    for line in lines if header else lines[1:]:
+        print(line)
+
+
+def _missing(paths: list[Path]) -> int | None:
+    for path in paths:
+        if not path.is_file():
+            print(f"error: {safe_text(path)}: no such file", file=sys.stderr)
+            return 2
+    return None
+
+
+def _warn_skipped(skipped: list[Line]) -> None:
+    if skipped:
+        first = skipped[0]
+        print(
+            f"warning: skipped {len(skipped)} line(s) that are not JSON records, first at "
+            f"{safe_text(first.path)}:{first.number}; run `audit verify`",
+            file=sys.stderr,
+        )

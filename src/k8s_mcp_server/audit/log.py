@@ -1,0 +1,214 @@
+"""The audit log writer: one lock, one append-only file, a hash chain that survives restarts and rotation."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import logging
+import os
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from k8s_mcp_server.audit.chain import (
+    GENESIS_HASH,
+    SCHEMA_VERSION,
+    canonical_json,
+    compute_hash,
+    is_hash,
+    utc_timestamp,
+)
+from k8s_mcp_server.audit.files import KEEP_ROTATED, fsync_directory, read_tail, rotate, rotated_path
+from k8s_mcp_server.errors import AuditUnavailable
+
+logger = logging.getLogger(__name__)
+
+_RESERVED = ("schema_version", "ts", "prev_hash", "hash")
+
+
+class AuditLog:
+    """Append-only JSON Lines audit log with a SHA-256 hash chain.
+
+    The file is opened on the first `write` (so a broken path never stops the server from starting, it
+    makes every request fail closed with `AuditUnavailable` instead). A sidecar lock file held with
+    `flock` keeps a second writer (another worker process) from forking the chain.
+    """
+
+    def __init__(self, path: Path, *, fsync: bool = True, stdout: bool = False, max_bytes: int = 0) -> None:
+        self.path = Path(path)
+        self.fsync = fsync
+        self.stdout = stdout
+        self.max_bytes = max_bytes
+        self.keep = KEEP_ROTATED
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._lock_fd: int | None = None
+        self._size = 0
+        self._last_hash = GENESIS_HASH
+        self._closed = False
+
+    @property
+    def last_hash(self) -> str:
+        """The hash of the last record written (or found at open); the next record's prev_hash."""
+        return self._last_hash
+
+    def write(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Add schema_version, ts, prev_hash and hash, append the line durably, return the full record.
+
+        Raises `AuditUnavailable` when the record cannot be written; the caller must then not run anything.
+        """
+        with self._lock:
+            if self._closed:
+                raise AuditUnavailable("the audit log is closed; restart the server")
+            try:
+                self._ensure_open()
+                full = {key: value for key, value in record.items() if key not in _RESERVED}
+                full["schema_version"] = SCHEMA_VERSION
+                full["ts"] = utc_timestamp()
+                full["prev_hash"] = self._last_hash
+                full["hash"] = compute_hash(self._last_hash, full)
+                line = (canonical_json(full) + "\n").encode("ascii")
+            except (TypeError, ValueError) as exc:
+                raise AuditUnavailable(
+                    f"audit record could not be serialised ({type(exc).__name__}); this is a bug"
+                ) from None
+            try:
+                self._append(line)
+            except OSError as exc:
+                # Reopen on the next write: recovery re-reads the file's tail and cuts off a torn line.
+                self._close_fds()
+                raise AuditUnavailable(self._describe(exc)) from None
+            self._last_hash = full["hash"]
+            if self.stdout:
+                try:
+                    sys.stdout.write(line.decode("ascii"))
+                    sys.stdout.flush()
+                except (OSError, ValueError):
+                    raise AuditUnavailable("the audit stdout sink cannot be written") from None
+            return full
+
+    async def awrite(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """`write` from a worker thread, so an fsync does not block the event loop."""
+        return await asyncio.to_thread(self.write, record)
+
+    def close(self) -> None:
+        """Close the file and release the writer lock; later writes raise `AuditUnavailable`."""
+        with self._lock:
+            self._closed = True
+            self._close_fds()
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _ensure_open(self) -> None:
+        if self._fd is not None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._take_writer_lock()
+            self._last_hash = self._recover_last_hash()
+            self._open_file()
+        except OSError as exc:
+            self._close_fds()
+            raise AuditUnavailable(self._describe(exc)) from None
+
+    def _take_writer_lock(self) -> None:
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        self._lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            raise AuditUnavailable(
+                f"another process is already writing the audit log {self.path}; "
+                "run one server process per audit file"
+            ) from None
+
+    def _open_file(self) -> None:
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+        self._fd = os.open(self.path, flags, 0o600)
+        self._size = os.fstat(self._fd).st_size
+
+    def _recover_last_hash(self) -> str:
+        """The hash to continue from: last record of the live file, else of the newest rotated file."""
+        for candidate in (self.path, rotated_path(self.path, 1)):
+            if candidate.exists() and candidate.stat().st_size > 0:
+                return self._last_hash_of(candidate, live=candidate == self.path)
+        return GENESIS_HASH
+
+    def _last_hash_of(self, path: Path, *, live: bool) -> str:
+        tail = read_tail(path)
+        if tail.torn:
+            torn_hash = _hash_of_line(tail.torn)
+            if torn_hash is not None and live:
+                # A complete record whose newline was lost: finish the line instead of dropping it.
+                with path.open("ab") as handle:
+                    handle.write(b"\n")
+                return torn_hash
+            if live:
+                logger.warning(
+                    "audit log %s ended in %d bytes of an interrupted write; cut them off",
+                    path,
+                    len(tail.torn),
+                )
+                os.truncate(path, tail.complete_end)
+        if tail.last_line is None:
+            return GENESIS_HASH
+        last_hash = _hash_of_line(tail.last_line)
+        if last_hash is None:
+            raise AuditUnavailable(
+                f"the last line of {path} is not a valid audit record, so the hash chain cannot continue; "
+                "run `k8s-mcp-server audit verify` on it and move the damaged file aside"
+            )
+        return last_hash
+
+    def _append(self, line: bytes) -> None:
+        if self.max_bytes > 0 and self._size > 0 and self._size + len(line) > self.max_bytes:
+            self._rotate()
+        if self._fd is None:
+            raise AuditUnavailable("the audit log is not open")
+        view = memoryview(line)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        self._size += len(line)
+        if self.fsync:
+            os.fsync(self._fd)
+
+    def _rotate(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        rotate(self.path, self.keep, fsync=self.fsync)
+        self._open_file()
+        if self.fsync:
+            fsync_directory(self.path.parent)
+
+    def _close_fds(self) -> None:
+        for fd in (self._fd, self._lock_fd):
+            if fd is not None:
+                os.close(fd)
+        self._fd = None
+        self._lock_fd = None
+
+    def _describe(self, exc: OSError) -> str:
+        reason = exc.strerror or type(exc).__name__
+        return f"the audit log {self.path} cannot be written ({reason}); fix its directory or permissions"
+
+
+def _hash_of_line(line: bytes) -> str | None:
+    """The `hash` of a JSON record line, or None if the line is not a record."""
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(value, dict) or not is_hash(value.get("hash")):
+        return None
+    return str(value["hash"])

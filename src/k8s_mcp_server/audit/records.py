@@ -1,0 +1,117 @@
+"""Build audit record dicts from the pipeline's contracts (the writer adds the chain fields)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Literal
+
+from k8s_mcp_server.audit.secrets import redact_argv, redact_command
+from k8s_mcp_server.contracts import ClusterRef, CommandRequest, Decision, ParsedCommand, RedactedOutput
+
+RecordOutcome = Literal["allow", "deny", "would-deny", "rejected"]
+
+
+def fingerprint(kubeconfig_bytes: bytes) -> str:
+    """`sha256:<hex>` of the decoded kubeconfig: identifies it in the log without revealing it."""
+    return "sha256:" + hashlib.sha256(kubeconfig_bytes).hexdigest()
+
+
+def decision_record(
+    *,
+    request: CommandRequest,
+    parsed: ParsedCommand | None,
+    decision: Decision | None,
+    outcome: str,
+    rule: str | None,
+    reason: str | None,
+    policy_revision: str | None,
+    cluster: ClusterRef | None,
+    error_code: str | None = None,
+) -> dict[str, Any]:
+    """The `decision` record, written before anything runs (and the only record of a deny or reject).
+
+    `parsed` is None for a request refused before or while parsing (outcome "rejected" with
+    `error_code`). Missing rule/reason/revision fall back to the `decision`'s own.
+    """
+    record = _common(request, parsed, cluster)
+    record.update(
+        event="decision",
+        decision=outcome,
+        rule=rule if rule is not None else (decision.rule if decision else None),
+        reason=reason if reason is not None else (decision.reason if decision else None),
+        policy_revision=policy_revision
+        if policy_revision is not None
+        else (decision.policy_revision if decision else None),
+        error_code=error_code,
+        warnings=list(decision.warnings) if decision else [],
+    )
+    return record
+
+
+def completion_record(
+    *,
+    request: CommandRequest,
+    parsed: ParsedCommand,
+    decision: Decision,
+    cluster: ClusterRef | None,
+    output: RedactedOutput,
+) -> dict[str, Any]:
+    """The `completion` record, written after the command ran: exit, duration, size and redactions."""
+    record = _common(request, parsed, cluster)
+    record.update(
+        event="completion",
+        decision=decision.outcome,
+        rule=decision.rule,
+        reason=decision.reason,
+        policy_revision=decision.policy_revision,
+        error_code=None,
+        exit_code=output.exit_code,
+        duration_ms=round(float(output.duration_ms), 3),
+        output_bytes=output.output_bytes,
+        truncated=output.truncated,
+        timed_out=output.timed_out,
+        redactions={rule_id: int(count) for rule_id, count in sorted(output.redactions.items())},
+    )
+    return record
+
+
+def _common(
+    request: CommandRequest, parsed: ParsedCommand | None, cluster: ClusterRef | None
+) -> dict[str, Any]:
+    if parsed is None:
+        namespaces = [request.namespace] if request.namespace else []
+        argv: list[str] | None = None
+        filters: list[list[str]] = []
+        verbs: list[str] = []
+        resources: list[str] = []
+    else:
+        namespaces = list(parsed.namespaces)
+        argv = redact_argv(parsed.argv)
+        filters = [redact_argv(stage) for stage in parsed.filters]
+        verbs = [parsed.verb] if parsed.verb else []
+        resources = list(parsed.resources)
+    return {
+        "request_id": request.request_id,
+        "principal": request.principal,
+        "transport": request.transport,
+        "source_ip": request.source_ip,
+        "tool": parsed.tool if parsed is not None else request.tool,
+        "command": redact_command(request.command),
+        "argv": argv,
+        "filters": filters,
+        "verbs": verbs,
+        "resources": resources,
+        "namespaces": namespaces,
+        "cluster": _cluster(cluster),
+    }
+
+
+def _cluster(cluster: ClusterRef | None) -> dict[str, str | None] | None:
+    if cluster is None:
+        return None
+    print_ = cluster.fingerprint
+    if not print_.startswith("sha256:"):
+        print_ = "sha256:" + print_
+    # A server URL with userinfo (https://user:pass@host) must not reach the log either.
+    server = redact_command(cluster.server) if cluster.server else cluster.server
+    return {"server": server, "fingerprint": print_}
