@@ -1,0 +1,48 @@
+"""The compiled, immutable policy: what `evaluate` reads on every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from k8s_mcp_server.contracts import SecretsMode
+from k8s_mcp_server.policy.globs import GlobSet
+
+Mode = Literal["enforce", "dry-run"]
+Effect = Literal["allow", "deny"]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class CompiledRule:
+    """One rule; a `None` matcher means the key was omitted (matches anything, including nothing)."""
+
+    id: str
+    effect: Effect
+    tools: GlobSet | None
+    verbs: GlobSet | None
+    resources: GlobSet | None
+    namespaces: GlobSet | None
+    reason: str | None
+    description: str | None
+    line: int
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class CompiledPolicy:
+    """A validated policy. Identity-compared: two loads of one file are two policies with one revision."""
+
+    source: str
+    revision: str  # "sha256:" + the first 16 hex digits of the SHA-256 of the file bytes
+    mode: Mode
+    default: Effect
+    read_only: bool
+    secrets: SecretsMode
+    namespaces_allow: GlobSet | None  # None: every namespace
+    namespaces_deny: GlobSet
+    pipes: tuple[str, ...]  # filters allowed after `|`, in file order
+    flags_allow: frozenset[str]  # guarded flags this policy names, without leading dashes
+    rules: tuple[CompiledRule, ...]
+
+    @property
+    def allow_rules(self) -> tuple[CompiledRule, ...]:
+        return tuple(rule for rule in self.rules if rule.effect == "allow")
