@@ -52,6 +52,7 @@ class _Capped:
         self.truncated = False
 
     async def drain(self, reader: asyncio.StreamReader) -> None:
+        """Read to EOF, or stop at the cap: the pipeline is then ended, not read further."""
         while chunk := await reader.read(READ_CHUNK):
             room = self.cap - self.kept
             if len(chunk) > room:
@@ -60,6 +61,8 @@ class _Capped:
             if chunk:
                 self.chunks.append(chunk)
                 self.kept += len(chunk)
+            if self.truncated:
+                return
 
     def value(self) -> bytes:
         return b"".join(self.chunks)
@@ -113,62 +116,59 @@ class Executor:
     async def _run(self, argvs: list[list[str]], env: dict[str, str], cwd: str, timeout: float) -> RawOutput:
         started = time.perf_counter()
         procs: list[asyncio.subprocess.Process] = []
+        transports: list[asyncio.BaseTransport] = []
         out, err = _Capped(self._max_output), _Capped(self._max_output)
+        out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
+        owned = [out_r, out_w, err_r, err_w]  # fds this function still has to close
+        timed_out = False
         try:
             stdin: int = asyncio.subprocess.DEVNULL
             for i, argv in enumerate(argvs):
                 last = i == len(argvs) - 1
-                if last:
-                    stdout_target: int = asyncio.subprocess.PIPE
-                    next_r = -1
-                else:
-                    next_r, stdout_target = os.pipe()
-                try:
-                    proc = await asyncio.create_subprocess_exec(
+                next_r, stage_out = (-1, out_w) if last else os.pipe()
+                if not last:
+                    owned += [next_r, stage_out]
+                procs.append(
+                    await asyncio.create_subprocess_exec(
                         *argv,
                         stdin=stdin,
-                        stdout=stdout_target,
+                        stdout=stage_out,
                         stderr=err_w,
                         env=env,
                         cwd=cwd,
                         start_new_session=True,
                         close_fds=True,
                     )
-                finally:
-                    if stdin != asyncio.subprocess.DEVNULL:
-                        os.close(stdin)
-                    if not last:
-                        os.close(stdout_target)
-                procs.append(proc)
+                )
+                # the child has its copies; ours must go or the readers never see EOF
+                for fd in (stdin, stage_out):
+                    if fd in owned:
+                        os.close(fd)
+                        owned.remove(fd)
                 stdin = next_r
-            os.close(err_w)
-            err_w = -1
-            loop = asyncio.get_running_loop()
-            err_reader = asyncio.StreamReader(limit=READ_CHUNK)
-            err_transport, _ = await loop.connect_read_pipe(
-                lambda: asyncio.StreamReaderProtocol(err_reader), os.fdopen(err_r, "rb", buffering=0)
-            )
-            err_r = -1
-            last_proc = procs[-1]
-            assert last_proc.stdout is not None  # noqa: S101 - PIPE was requested just above
-            timed_out = False
+            for fd in (err_w,):
+                os.close(fd)
+                owned.remove(fd)
+            out_reader = await self._reader(out_r, transports)
+            owned.remove(out_r)
+            err_reader = await self._reader(err_r, transports)
+            owned.remove(err_r)
             try:
                 async with asyncio.timeout(timeout):
-                    await asyncio.gather(out.drain(last_proc.stdout), err.drain(err_reader))
-                    await asyncio.gather(*(p.wait() for p in procs))
+                    if await _read_both(out, out_reader, err, err_reader):
+                        await asyncio.gather(*(p.wait() for p in procs))
             except TimeoutError:
                 timed_out = True
-            finally:
-                err_transport.close()
             exit_code = await self._finish(procs)
         except BaseException:
             await self._finish(procs)
             raise
         finally:
-            for fd in (err_r, err_w):
-                if fd >= 0:
-                    os.close(fd)
+            for transport in transports:
+                transport.close()
+            for fd in owned:
+                os.close(fd)
         return RawOutput(
             stdout=out.value(),
             stderr=err.value(),
@@ -177,6 +177,16 @@ class Executor:
             truncated=out.truncated or err.truncated,
             timed_out=timed_out,
         )
+
+    @staticmethod
+    async def _reader(fd: int, transports: list[asyncio.BaseTransport]) -> asyncio.StreamReader:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=READ_CHUNK)
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb", buffering=0)
+        )
+        transports.append(transport)
+        return reader
 
     async def _finish(self, procs: list[asyncio.subprocess.Process]) -> int:
         """Make sure every stage (and its group) is gone; return the last stage's exit code."""
@@ -198,6 +208,26 @@ class Executor:
             return -1
         code = procs[-1].returncode
         return code if code is not None else -1
+
+
+async def _read_both(
+    out: _Capped, out_reader: asyncio.StreamReader, err: _Capped, err_reader: asyncio.StreamReader
+) -> bool:
+    """Drain stdout and stderr together; False as soon as either hits its cap (the rest is dropped)."""
+    tasks = {asyncio.ensure_future(out.drain(out_reader)), asyncio.ensure_future(err.drain(err_reader))}
+    try:
+        while tasks:
+            done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+            if out.truncated or err.truncated:
+                return False
+        return True
+    finally:
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

@@ -1,0 +1,193 @@
+"""The executor runs real processes: pipes, caps, timeouts, environment and workspace hygiene."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import stat
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from k8s_mcp_server.errors import Busy, ProxyError
+from k8s_mcp_server.execute import Executor, resolve_binaries
+from k8s_mcp_server.execute.runner import TERM_GRACE_SECONDS
+
+PROGRAMS = ["printf", "grep", "head", "sleep", "env", "yes", "wc", "cat"]
+
+
+def make_executor(extra: dict[str, Path] | None = None, **kwargs: int) -> Executor:
+    binaries = resolve_binaries({}, PROGRAMS)
+    binaries.update(extra or {})
+    options = {"max_output_bytes": 1 << 20, "max_concurrency": 4, "max_queue": 4, **kwargs}
+    return Executor(binaries, **options)
+
+
+def script(tmp_path: Path, name: str, body: str) -> Path:
+    path = tmp_path / name
+    path.write_text(f"#!{sys.executable}\n{body}\n")
+    path.chmod(0o755)
+    return path
+
+
+def is_running(pid: int) -> bool:
+    """Alive and not a zombie waiting for init to reap it."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return False
+    return fields[0] != "Z"
+
+
+def k8s_workspaces() -> set[str]:
+    return {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("k8s-mcp-")}
+
+
+async def test_a_pipeline_runs_as_real_processes_joined_by_pipes() -> None:
+    raw = await make_executor().run(
+        [["printf", "alpha\\nbeta\\ngamma\\n"], ["grep", "a"], ["wc", "-l"]], kubeconfig=None, timeout=10
+    )
+    assert raw.stdout.strip() == b"3"
+    assert raw.exit_code == 0
+    assert not raw.truncated and not raw.timed_out
+
+
+async def test_shell_syntax_in_an_argument_is_just_text() -> None:
+    raw = await make_executor().run([["printf", "%s", "$(id); rm -rf /"]], kubeconfig=None, timeout=10)
+    assert raw.stdout == b"$(id); rm -rf /"
+
+
+async def test_the_server_environment_does_not_reach_the_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("K8S_MCP_CANARY_SECRET", "canary-4f1d2e")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "canary-aws-9a8b")
+    raw = await make_executor().run([["env"]], kubeconfig=None, timeout=10)
+    names = {line.split("=", 1)[0] for line in raw.stdout.decode().splitlines()}
+    assert b"canary" not in raw.stdout
+    assert names <= {
+        "PATH",
+        "HOME",
+        "LANG",
+        "LC_ALL",
+        "TZ",
+        "XDG_CONFIG_HOME",
+        "XDG_CACHE_HOME",
+        "XDG_DATA_HOME",
+        "HELM_CONFIG_HOME",
+        "HELM_CACHE_HOME",
+        "HELM_DATA_HOME",
+        "HELM_PLUGINS",
+        "KUBECACHEDIR",
+        "KUBECTL_KUBERC",
+        "KUBECONFIG",
+    }
+
+
+async def test_kubeconfig_is_private_to_the_request_and_removed_afterwards(tmp_path: Path) -> None:
+    probe = script(
+        tmp_path,
+        "probe",
+        "import os, stat\n"
+        "p = os.environ['KUBECONFIG']\n"
+        "print(p)\n"
+        "mode = lambda f: oct(stat.S_IMODE(os.stat(f).st_mode))\n"
+        "print(mode(p), mode(os.path.dirname(p)))\n"
+        "print(open(p).read())\n"
+        "print(os.environ['HOME'].startswith(os.path.dirname(p)))",
+    )
+    raw = await make_executor({"probe": probe}).run([["probe"]], kubeconfig=b"apiVersion: v1\n", timeout=10)
+    path, modes, content, _, home_inside = raw.stdout.decode().splitlines()
+    assert modes == "0o600 0o700"
+    assert content == "apiVersion: v1"
+    assert home_inside == "True"
+    assert not Path(path).exists()
+    assert not Path(path).parent.exists()
+
+
+async def test_without_a_kubeconfig_the_servers_own_is_not_used(tmp_path: Path) -> None:
+    probe = script(tmp_path, "probe", "import os; p = os.environ['KUBECONFIG']; print(p, os.path.exists(p))")
+    raw = await make_executor({"probe": probe}).run([["probe"]], kubeconfig=None, timeout=10)
+    path, exists = raw.stdout.decode().split()
+    assert exists == "False"
+    assert not path.startswith(str(Path.home()))
+
+
+async def test_stdin_is_closed() -> None:
+    raw = await make_executor().run([["cat"]], kubeconfig=None, timeout=5)
+    assert raw.stdout == b""
+    assert raw.exit_code == 0
+
+
+async def test_timeout_kills_every_stage_and_leaves_no_process(tmp_path: Path) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    spawner = script(
+        tmp_path,
+        "spawner",
+        "import subprocess, time\n"
+        "child = subprocess.Popen(['sleep', '300'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(300)",
+    )
+    started = time.monotonic()
+    raw = await make_executor({"spawner": spawner}).run(
+        [["spawner"], ["grep", "-v", "zzz"]], kubeconfig=None, timeout=1.0
+    )
+    elapsed = time.monotonic() - started
+    assert raw.timed_out
+    assert elapsed < 1.0 + TERM_GRACE_SECONDS + 1.0
+    await asyncio.sleep(0.2)
+    assert not is_running(int(pid_file.read_text()))
+
+
+async def test_output_beyond_the_cap_is_cut_and_marked_truncated() -> None:
+    started = time.monotonic()
+    raw = await make_executor(max_output_bytes=4096).run([["yes"]], kubeconfig=None, timeout=20)
+    assert raw.truncated
+    assert len(raw.stdout) == 4096
+    assert not raw.timed_out
+    assert time.monotonic() - started < 5  # the endless producer was stopped, not waited for
+
+
+async def test_stderr_is_captured_separately() -> None:
+    raw = await make_executor().run([["grep", "--no-such-flag"]], kubeconfig=None, timeout=5)
+    assert raw.exit_code == 2
+    assert raw.stdout == b""
+    assert b"no-such-flag" in raw.stderr
+
+
+async def test_an_unknown_program_is_refused_with_a_code() -> None:
+    with pytest.raises(ProxyError) as info:
+        await make_executor().run([["kubectl-not-installed"]], kubeconfig=None, timeout=5)
+    assert info.value.code == "tool_unavailable"
+
+
+async def test_requests_past_the_queue_get_busy() -> None:
+    executor = make_executor(max_concurrency=1, max_queue=1)
+    first = asyncio.ensure_future(executor.run([["sleep", "1"]], kubeconfig=None, timeout=5))
+    second = asyncio.ensure_future(executor.run([["sleep", "1"]], kubeconfig=None, timeout=5))
+    await asyncio.sleep(0.1)
+    with pytest.raises(Busy):
+        await executor.run([["sleep", "1"]], kubeconfig=None, timeout=5)
+    assert (await first).exit_code == 0
+    assert (await second).exit_code == 0
+
+
+async def test_a_cancelled_request_kills_its_process_and_removes_its_workspace() -> None:
+    before = k8s_workspaces()
+    task = asyncio.ensure_future(make_executor().run([["sleep", "30"]], kubeconfig=b"x", timeout=60))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert k8s_workspaces() <= before
+
+
+def test_binaries_resolve_to_absolute_paths_and_missing_ones_are_left_out(tmp_path: Path) -> None:
+    found = resolve_binaries({"kubectl": tmp_path / "missing"}, ["kubectl", "grep"])
+    assert "kubectl" not in found
+    assert found["grep"].is_absolute()
+    assert found["grep"] == Path(shutil.which("grep") or "").resolve()
+    assert stat.S_IMODE(found["grep"].stat().st_mode) & 0o111
