@@ -113,7 +113,8 @@ def _classify_link(paths: Sequence[Path], at: Line, rid: str | None, prev_hash: 
             )  # fmt: skip
     if prev_hash == GENESIS_HASH:
         detail = (
-            "a new chain starts here: the log was restarted from scratch or records before it were replaced"
+            "a new chain starts here: the log was restarted from scratch, records before it were "
+            "replaced, or the files are given out of order (oldest first)"
         )
     else:
         detail = "the record(s) before it are missing (deleted, or a rotated file is not given)"
