@@ -1,0 +1,72 @@
+"""Compose the stages: decode, parse, validate, refuse the unsafe, sanitize.
+
+Only `load_kubeconfig_file` does I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from k8s_mcp_server.contracts import ClusterRef
+from k8s_mcp_server.errors import KubeconfigError
+from k8s_mcp_server.kubeconfig.decode import decode_base64, decode_text, too_large
+from k8s_mcp_server.kubeconfig.model import Kubeconfig, KubeconfigPolicy
+from k8s_mcp_server.kubeconfig.problems import Problems
+from k8s_mcp_server.kubeconfig.safety import clean_cluster, clean_user
+from k8s_mcp_server.kubeconfig.sanitize import sanitized_yaml
+from k8s_mcp_server.kubeconfig.schema import read_document
+from k8s_mcp_server.kubeconfig.yamlsafe import load_yaml
+
+
+def load_kubeconfig(encoded: str, policy: KubeconfigPolicy) -> Kubeconfig:
+    """Load a caller's base64 kubeconfig (standard or URL-safe, whitespace and missing padding tolerated).
+
+    Raises `KubeconfigError` with code `invalid_kubeconfig` (cannot be read) or `unsafe_kubeconfig`
+    (would run a program, read a local file, or reach a denied address).
+    """
+    return load_kubeconfig_bytes(decode_base64(encoded, policy.max_bytes), policy)
+
+
+def load_kubeconfig_file(path: Path, policy: KubeconfigPolicy) -> Kubeconfig:
+    """Load the server's default kubeconfig from `path` with the same checks as a caller's."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(policy.max_bytes + 1)
+    except OSError as exc:
+        raise KubeconfigError(
+            f"the server's default kubeconfig {path} cannot be read: {exc.strerror}"
+        ) from None
+    if len(data) > policy.max_bytes:
+        raise KubeconfigError(too_large(policy.max_bytes))
+    return load_kubeconfig_bytes(data, policy)
+
+
+def load_kubeconfig_bytes(data: bytes, policy: KubeconfigPolicy) -> Kubeconfig:
+    """Validate and sanitize kubeconfig bytes (YAML or JSON)."""
+    document = read_document(load_yaml(decode_text(data, policy.max_bytes)))
+    problems = Problems()
+    clusters = {entry.name: clean_cluster(entry, policy, problems) for entry in document.clusters}
+    users: dict[str, dict[str, Any]] = {}
+    credentials: set[str] = set()
+    for entry in document.users:
+        users[entry.name], secrets = clean_user(entry, problems)
+        credentials.update(secret for secret in secrets if secret.strip())
+    cluster = clusters[document.cluster.name]
+    if document.cluster.body.get("server") in (None, ""):
+        problems.invalid(
+            f"{document.cluster.path}.server is missing; set it to the API server's https:// URL"
+        )
+    problems.raise_if_any()
+    user = None if document.user is None else users[document.user.name]
+    return Kubeconfig(
+        sanitized=sanitized_yaml(document, cluster, user),
+        cluster=ClusterRef(
+            server=cluster["server"],
+            fingerprint="sha256:" + hashlib.sha256(data).hexdigest(),
+            context_namespace=document.namespace,
+        ),
+        # Longest first, so a redactor replacing in order never leaves the tail of a longer secret.
+        credentials=tuple(sorted(credentials, key=lambda secret: (-len(secret), secret))),
+    )
