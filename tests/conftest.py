@@ -41,9 +41,7 @@ def server_env(cluster: Cluster, standins: Path, policy: Path) -> dict[str, str]
 
 
 @pytest.fixture(scope="session")
-def server(
-    cluster: Cluster, standin_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
+def server(cluster: Cluster, standin_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The server on the shipped default policy, as the README starts it."""
     tmp = tmp_path_factory.mktemp("server")
     srv = start_server(tmp, server_env(cluster, standin_dir, REPO / "policies" / "default.yaml"))

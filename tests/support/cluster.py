@@ -60,7 +60,9 @@ class Cluster:
 def start_cluster(tmp: Path) -> Cluster:
     existing = os.environ.get("K8S_MCP_TEST_KUBECONFIG")
     if existing:
-        bin_dir = Path(os.environ.get("K8S_MCP_TEST_BIN") or Path(shutil.which("kubectl") or "kubectl").parent)
+        bin_dir = Path(
+            os.environ.get("K8S_MCP_TEST_BIN") or Path(shutil.which("kubectl") or "kubectl").parent
+        )
         cluster = Cluster(Path(existing), Path(existing), bin_dir, started_here=False)
         norights = os.environ.get("K8S_MCP_TEST_NORIGHTS_KUBECONFIG")
         path = Path(norights) if norights else _service_account_kubeconfig(cluster, tmp)
@@ -69,7 +71,9 @@ def start_cluster(tmp: Path) -> Cluster:
         ["bash", str(SCRIPT), "start"], capture_output=True, text=True, timeout=CLUSTER_START_TIMEOUT
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"scripts/cluster.sh start failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+        raise RuntimeError(
+            f"scripts/cluster.sh start failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
+        )
     values = {}
     for line in proc.stdout.splitlines():
         if line.startswith("export "):

@@ -22,7 +22,9 @@ if args[:1] == ["version"]:
     print({tool!r} + " version 0.0.0-standin")
 elif "--print-secret" in args:
     # lets a test prove the redactor sees stand-in output: a PEM private key on stdout
-    print("-----BEGIN RSA PRIVATE KEY-----\\nMIIEowIBAAKCAQEAstandinstandinstandin\\n-----END RSA PRIVATE KEY-----")
+    print("-----BEGIN RSA PRIVATE KEY-----")
+    print("MIIEowIBAAKCAQEAstandinstandinstandin")
+    print("-----END RSA PRIVATE KEY-----")
 else:
     print("standin " + {tool!r} + ": " + " ".join(args))
 """

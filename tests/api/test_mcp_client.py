@@ -1,0 +1,94 @@
+"""MCP end to end: the `mcp` package's streamable HTTP client against the running server."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from mcp import ClientSession
+from mcp.client.streamable_http import streamablehttp_client
+from mcp.types import CallToolResult, TextContent
+
+from tests.support.cluster import Cluster
+from tests.support.server import Server
+
+pytestmark = pytest.mark.cluster
+
+
+async def call(
+    server: Server, headers: dict[str, str], tool: str, arguments: dict[str, Any]
+) -> CallToolResult:
+    async with (
+        streamablehttp_client(f"{server.url}/mcp", headers=headers) as (read, write, _),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        return await session.call_tool(tool, arguments)
+
+
+def text_of(result: CallToolResult) -> str:
+    return "".join(c.text for c in result.content if isinstance(c, TextContent))
+
+
+async def test_list_tools_shows_the_four_tools_and_nothing_else(server: Server) -> None:
+    async with (
+        streamablehttp_client(f"{server.url}/mcp") as (read, write, _),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        tools = (await session.list_tools()).tools
+    assert sorted(t.name for t in tools) == ["argocd", "helm", "istioctl", "kubectl"]
+    for tool in tools:
+        assert "policy" in (tool.description or "").lower()
+        assert "command" in tool.inputSchema["properties"]
+
+
+async def test_kubectl_get_ns_works_with_the_kubeconfig_in_a_header(
+    server: Server, admin_headers: dict[str, str]
+) -> None:
+    result = await call(server, admin_headers, "kubectl", {"command": "get ns"})
+    assert not result.isError, text_of(result)
+    body = json.loads(text_of(result))
+    assert body["success"] is True
+    assert "kube-system" in body["output"]
+    records = [json.loads(line) for line in server.audit_log.read_text().splitlines()]
+    mine = [r for r in records if r["request_id"] == body["request_id"]]
+    assert [r["event"] for r in mine] == ["decision", "completion"]
+    assert mine[0]["transport"] == "mcp"
+    assert mine[0]["source_ip"] == "127.0.0.1"
+
+
+async def test_a_denied_command_is_a_tool_error_naming_the_rule(
+    server: Server, admin_headers: dict[str, str], cluster: Cluster
+) -> None:
+    result = await call(server, admin_headers, "kubectl", {"command": "delete ns default"})
+    assert result.isError
+    text = text_of(result)
+    assert "policy_denied" in text
+    assert "builtin:read-only" in text
+    assert cluster.kubectl_run("get", "ns", "default", "-o", "name").stdout.strip() == "namespace/default"
+
+
+async def test_an_invalid_command_is_a_tool_error_with_its_code(
+    server: Server, admin_headers: dict[str, str]
+) -> None:
+    result = await call(server, admin_headers, "kubectl", {"command": "get pods; id"})
+    assert result.isError
+    assert "invalid_command" in text_of(result)
+
+
+async def test_a_forged_mcp_origin_header_over_rest_is_not_trusted(
+    server: Server, admin_headers: dict[str, str]
+) -> None:
+    import httpx
+
+    headers = {**admin_headers, "x-k8s-mcp-origin": "guess;10.9.9.9"}
+    res = httpx.post(
+        f"{server.url}/tools/kubectl", json={"command": "get ns -o name"}, headers=headers, timeout=30
+    )
+    request_id = res.json()["request_id"]
+    records = [json.loads(line) for line in server.audit_log.read_text().splitlines()]
+    decision = next(r for r in records if r["request_id"] == request_id)
+    assert decision["transport"] == "rest"
+    assert decision["source_ip"] == "127.0.0.1"
