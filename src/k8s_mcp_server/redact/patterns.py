@@ -1,0 +1,168 @@
+"""Pattern rules: credentials recognisable by their shape in any text (tables, logs, stderr, YAML).
+
+Every rule has a stable id, a cheap keyword prefilter (plain `in` checks) and a bounded regex: no nested
+quantifiers over the same characters, every repetition capped, so matching stays linear in the text.
+A rule redacts its `value` group when it has one, else the whole match.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rule:
+    """One pattern rule. `keywords` are lowercase when `fold` is set (checked against the folded text)."""
+
+    id: str
+    keywords: tuple[str, ...]
+    regex: re.Pattern[str]
+    fold: bool = False
+    validate: Callable[[str, re.Match[str]], bool] | None = None
+
+
+_NOT_SECRET = frozenset(
+    {
+        "true",
+        "false",
+        "null",
+        "none",
+        "nil",
+        "yes",
+        "no",
+        "required",
+        "optional",
+        "empty",
+        "redacted",
+        "changeme",
+    }
+)
+
+
+def _plausible_secret(value: str, match: re.Match[str]) -> bool:
+    """Keyword values: long enough, not a boolean/reference/mask, and not camelCase-glued to a word."""
+    start = match.start()
+    if start > 0:
+        before = match.string[start - 1]
+        # `mySecret:` is a key ending in the keyword only when the keyword starts a camelCase word
+        if before.isalnum() and not (before.islower() and match.string[start].isupper()):
+            return False
+    if len(value) < 6 or value.lower() in _NOT_SECRET:
+        return False
+    return not (value.startswith(("${", "{{", "$(", "<", "*")) or len(set(value)) < 3)
+
+
+def _basic_credentials(value: str, match: re.Match[str]) -> bool:
+    try:
+        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return b":" in decoded
+
+
+_KEYWORDS = (
+    r"(?:passw(?:or)?d|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
+    r"|client[_-]?secret|auth[_-]?token|credentials?)"
+)
+_KEY_SUFFIX = r"(?:[_-]?(?:key|value|hash|data))?"
+_VALUE = r"""(?:"(?P<dq>[^"\\\n]{1,512})"|'(?P<sq>[^'\n]{1,512})'|(?P<value>[^\s"',;&)\]}]{1,512}))"""
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        id="pem-private-key",
+        keywords=("PRIVATE KEY",),
+        regex=re.compile(
+            r"-----BEGIN[A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----"
+            r"(?:[\s\S]{0,65536}?-----END[A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?-----"
+            r"|[A-Za-z0-9+/=\s\\:,.-]{0,65536})"  # truncated or unterminated: take the whole body
+        ),
+    ),
+    Rule(
+        id="jwt",
+        keywords=("eyJ",),
+        regex=re.compile(r"eyJ[A-Za-z0-9_-]{4,8192}\.[A-Za-z0-9_-]{8,16384}\.[A-Za-z0-9_-]{0,8192}"),
+    ),
+    Rule(
+        id="bearer",
+        keywords=("bearer",),
+        fold=True,
+        regex=re.compile(r"(?i)\bbearer[ \t]{1,8}(?P<value>[A-Za-z0-9._~+/=-]{8,4096})"),
+    ),
+    Rule(
+        id="basic-auth",
+        keywords=("basic",),
+        fold=True,
+        regex=re.compile(r"(?i)\bbasic[ \t]{1,8}(?P<value>[A-Za-z0-9+/]{8,4096}={0,2})"),
+        validate=_basic_credentials,
+    ),
+    Rule(
+        id="url-credentials",
+        keywords=("://",),
+        regex=re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,20}://[^\s:/@'\"]{0,256}:(?P<value>[^\s/@'\"]{1,256})@"),
+    ),
+    Rule(
+        id="aws-access-key",
+        keywords=("AKIA", "ASIA", "AROA", "AIDA", "AGPA", "ANPA", "ANVA", "AIPA"),
+        regex=re.compile(r"\b(?:AKIA|ASIA|AROA|AIDA|AGPA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b"),
+    ),
+    Rule(id="gcp-api-key", keywords=("AIza",), regex=re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
+    Rule(
+        id="github-token",
+        keywords=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        regex=re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})"),
+    ),
+    Rule(id="slack-token", keywords=("xox",), regex=re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,250}")),
+    Rule(
+        id="stripe-key",
+        keywords=("k_live_", "k_test_"),
+        regex=re.compile(r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,247}"),
+    ),
+    Rule(
+        id="keyword-secret",
+        keywords=("pass", "secret", "token", "key", "credential"),
+        fold=True,
+        regex=re.compile(rf"(?i){_KEYWORDS}{_KEY_SUFFIX}[\"']?[ \t]{{0,8}}[:=][ \t]{{0,8}}{_VALUE}"),
+        validate=_plausible_secret,
+    ),
+)
+
+VALUE_GROUPS = ("value", "dq", "sq")
+
+
+def value_span(match: re.Match[str]) -> tuple[int, int]:
+    """The part of a match to redact: its value group if it has one, else all of it."""
+    groups = match.re.groupindex
+    for name in VALUE_GROUPS:
+        if name in groups and match.group(name) is not None:
+            return match.span(name)
+    return match.span()
+
+
+def active_rules(text: str) -> list[Rule]:
+    """The rules whose keywords occur in `text` (the prefilter)."""
+    folded: str | None = None
+    active: list[Rule] = []
+    for rule in RULES:
+        if rule.fold:
+            if folded is None:
+                folded = text.lower()
+            haystack = folded
+        else:
+            haystack = text
+        if any(k in haystack for k in rule.keywords):
+            active.append(rule)
+    return active
+
+
+def any_rule_matches(text: str) -> bool:
+    """True when some rule finds a credential in `text` (used on decoded base64)."""
+    for rule in active_rules(text):
+        for match in rule.regex.finditer(text):
+            start, end = value_span(match)
+            if rule.validate is None or rule.validate(match.string[start:end], match):
+                return True
+    return False

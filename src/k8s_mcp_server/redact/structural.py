@@ -1,0 +1,209 @@
+"""Structural redaction of one YAML or JSON unit (a document or one item of a List), guided by a parse.
+
+`yaml.compose` (the C loader when present) gives every node its start and end position; secret values
+are replaced in place by a quoted placeholder, so keys, structure and all other bytes stay as they were.
+JSON is composed as YAML (flow style), which gives the same positions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from ..contracts import SecretsMode
+from .placeholder import Placeholders, is_placeholder
+from .spans import Span, apply_spans
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+HELM_RELEASE_TYPE = "helm.sh/release.v1"
+DOCKER_KEYS = frozenset({".dockerconfigjson", ".dockercfg"})
+KUBECONFIG_KEYS = frozenset({"token", "password", "client-key-data"})
+SECRET_NAME_RE = re.compile(
+    r"(?i)(passw|pwd|token|secret|key|credential|private|auth|cert|salt|dsn|conn(ection)?_?str)"
+)
+_PATHLIKE_NAME = re.compile(r"(?i)_(file|path|dir)$")
+_NULL_TAG = "tag:yaml.org,2002:null"
+
+
+class UnparsableError(Exception):
+    """The unit is not YAML/JSON the composer understands (the caller then over-redacts it)."""
+
+
+@dataclass
+class _Walk:
+    text: str
+    base: int
+    secrets: SecretsMode
+    ph: Placeholders
+    spans: list[Span] = field(default_factory=list)
+
+    def redact(self, node: Node, rule: str) -> None:
+        if isinstance(node, ScalarNode):
+            if node.value == "" or node.tag == _NULL_TAG or is_placeholder(node.value):
+                return
+            value = node.value
+        else:
+            value = self.text[node.start_mark.index : node.end_mark.index]
+        start, end = node.start_mark.index, node.end_mark.index
+        source = self.text[start:end]
+        trailing = source[len(source.rstrip()) :]
+        replacement = '"' + self.ph.make(rule, value) + '"' + trailing
+        self.spans.append(
+            Span(start=self.base + start, end=self.base + end, rule=rule, replacement=replacement)
+        )
+
+
+def compose(text: str) -> Node | None:
+    """Compose one YAML/JSON document; raise UnparsableError when it is not one."""
+    try:
+        return yaml.compose(text, Loader=_Loader)
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        raise UnparsableError(type(exc).__name__) from None
+
+
+def unit_spans(text: str, base: int, *, secrets: SecretsMode, ph: Placeholders) -> list[Span]:
+    """Spans (offset by `base`) that redact the secret values of the one document in `text`."""
+    root = compose(text)
+    walk = _Walk(text=text, base=base, secrets=secrets, ph=ph)
+    if root is not None:
+        _visit(root, walk, depth=0)
+    return walk.spans
+
+
+def _fields(node: MappingNode) -> dict[str, Node]:
+    return {k.value: v for k, v in node.value if isinstance(k, ScalarNode)}
+
+
+def _scalar(node: Node | None) -> str | None:
+    return node.value if isinstance(node, ScalarNode) else None
+
+
+def _visit(node: Node, walk: _Walk, depth: int) -> None:
+    if depth > 200:
+        raise UnparsableError("nesting too deep")
+    if isinstance(node, SequenceNode):
+        for child in node.value:
+            _visit(child, walk, depth + 1)
+        return
+    if not isinstance(node, MappingNode):
+        return
+    fields = _fields(node)
+    if _scalar(fields.get("kind")) == "Secret" and walk.secrets != "allow":
+        _secret(fields, walk)
+    users = fields.get("users")
+    if isinstance(users, SequenceNode):
+        for entry in users.value:
+            user = _fields(entry).get("user") if isinstance(entry, MappingNode) else None
+            if isinstance(user, MappingNode):
+                _kubeconfig_user(user, walk)
+    env = fields.get("env")
+    if isinstance(env, SequenceNode):
+        _env(env, walk, every_value=False)
+    applied = fields.get(LAST_APPLIED)
+    if isinstance(applied, ScalarNode):
+        _last_applied(applied, walk)
+    for _key, child in node.value:
+        if child is not applied:
+            _visit(child, walk, depth + 1)
+
+
+def _secret(fields: dict[str, Node], walk: _Walk) -> None:
+    helm = _scalar(fields.get("type")) == HELM_RELEASE_TYPE
+    for section in ("data", "stringData"):
+        values = fields.get(section)
+        if values is None:
+            continue
+        if not isinstance(values, MappingNode):
+            walk.redact(values, "secret-data")
+            continue
+        for key_node, value in values.value:
+            key = _scalar(key_node) or ""
+            if helm and key == "release":
+                rule = "helm-release"
+            elif key in DOCKER_KEYS:
+                rule = "docker-config"
+            else:
+                rule = "secret-data"
+            walk.redact(value, rule)
+
+
+def _kubeconfig_user(user: MappingNode, walk: _Walk) -> None:
+    for key_node, value in user.value:
+        key = _scalar(key_node) or ""
+        if key in KUBECONFIG_KEYS:
+            walk.redact(value, "kubeconfig-credential")
+        elif key == "auth-provider" and isinstance(value, MappingNode):
+            config = _fields(value).get("config")
+            if isinstance(config, MappingNode):
+                for ck, cv in config.value:
+                    if SECRET_NAME_RE.search(_scalar(ck) or ""):
+                        walk.redact(cv, "kubeconfig-credential")
+        elif key == "exec" and isinstance(value, MappingNode):
+            env = _fields(value).get("env")
+            if isinstance(env, SequenceNode):
+                _env(env, walk, every_value=True)
+
+
+def _env(env: SequenceNode, walk: _Walk, *, every_value: bool) -> None:
+    for entry in env.value:
+        if not isinstance(entry, MappingNode):
+            continue
+        fields = _fields(entry)
+        name = _scalar(fields.get("name")) or ""
+        value = fields.get("value")
+        if value is None:
+            continue
+        if every_value:
+            walk.redact(value, "kubeconfig-credential")
+        elif SECRET_NAME_RE.search(name) and not _PATHLIKE_NAME.search(name):
+            walk.redact(value, "secret-env")
+
+
+def _last_applied(node: ScalarNode, walk: _Walk) -> None:
+    inner_text: str = node.value
+    inner = _Walk(text=inner_text, base=0, secrets=walk.secrets, ph=walk.ph)
+    try:
+        root = compose(inner_text)
+        if root is not None:
+            _visit(root, inner, depth=0)
+    except UnparsableError:
+        if needs_parse(inner_text):
+            walk.redact(node, "secret-data")
+        return
+    if not inner.spans:
+        return
+    counts: dict[str, int] = {}
+    redacted = apply_spans(inner_text, inner.spans, counts)
+    start, end = node.start_mark.index, node.end_mark.index
+    source = walk.text[start:end]
+    trailing = source[len(source.rstrip()) :]
+    replacement = json.dumps(redacted, ensure_ascii=False) + trailing
+    walk.spans.append(
+        Span(
+            start=walk.base + start,
+            end=walk.base + end,
+            rule="secret-data",
+            replacement=replacement,
+            tally=tuple(sorted(counts.items())),
+        )
+    )
+
+
+_ENV_NAME = re.compile(r"""name["']?[ \t]*:[ \t]*["']?([A-Za-z0-9_.-]{1,256})""")
+
+
+def needs_parse(text: str) -> bool:
+    """The prefilter: could `text` hold anything the structural rules redact?"""
+    if "Secret" in text or "users" in text:
+        return True
+    if "env" not in text:
+        return False
+    return any(
+        SECRET_NAME_RE.search(m.group(1)) and not _PATHLIKE_NAME.search(m.group(1))
+        for m in _ENV_NAME.finditer(text)
+    )

@@ -1,0 +1,131 @@
+"""The text pass: pattern rules, base64 blobs that decode to credentials, and request-bound known secrets.
+
+Spans found here replace only the secret part of a match. In YAML output a placeholder that would start a
+plain scalar (`token: [REDACTED...]` reads as a flow sequence) is single-quoted with the rest of its line,
+so the document keeps its shape.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import MutableMapping, Sequence
+
+from .patterns import active_rules, any_rule_matches, value_span
+from .placeholder import Placeholders, placeholder_spans
+from .spans import Span, overlaps
+
+MIN_KNOWN_SECRET = 8
+_BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{24,65536}={0,2}")
+_BASE64_HINT = re.compile(r"[0-9+/]")
+
+
+def known_secret_forms(known_secrets: Sequence[str]) -> list[str]:
+    """Each known secret (>= 8 chars) raw and base64-encoded at every byte alignment, longest first."""
+    forms: set[str] = set()
+    for secret in known_secrets:
+        if len(secret) < MIN_KNOWN_SECRET:
+            continue
+        forms.add(secret)
+        raw = secret.encode("utf-8", "surrogatepass")
+        for pad in range(3):
+            enc = base64.b64encode(b"\0" * pad + raw).decode("ascii").rstrip("=")
+            skip = (pad * 8 + 5) // 6  # characters that mix padding bits with the secret's bits
+            stable = len(enc) if (pad + len(raw)) % 3 == 0 else len(enc) - 1
+            core = enc[skip:stable]
+            if len(core) >= MIN_KNOWN_SECRET:
+                forms.add(core)
+                forms.add(core.replace("+", "-").replace("/", "_"))
+    return sorted(forms, key=len, reverse=True)
+
+
+def _decodes_to_credential(blob: str) -> bool:
+    body = blob.rstrip("=")
+    body = body[: len(body) - len(body) % 4]
+    try:
+        decoded = base64.b64decode(body, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return False
+    return any_rule_matches(decoded)
+
+
+def find_spans(text: str, ph: Placeholders, known_secrets: Sequence[str] = ()) -> list[Span]:
+    """Every pattern, base64 and known-secret span in `text`, none crossing an existing placeholder."""
+    protected = placeholder_spans(text)
+    spans: list[Span] = []
+
+    def add(start: int, end: int, rule: str) -> None:
+        if end > start and not overlaps(start, end, protected):
+            spans.append(Span(start=start, end=end, rule=rule, replacement=ph.make(rule, text[start:end])))
+
+    for form in known_secret_forms(known_secrets):
+        pos = text.find(form)
+        while pos >= 0:
+            add(pos, pos + len(form), "known-secret")
+            pos = text.find(form, pos + len(form))
+    for rule in active_rules(text):
+        for match in rule.regex.finditer(text):
+            start, end = value_span(match)
+            if rule.validate is None or rule.validate(text[start:end], match):
+                add(start, end, rule.id)
+    for match in _BASE64_RUN.finditer(text):
+        blob = match.group()
+        if _BASE64_HINT.search(blob) and _decodes_to_credential(blob):
+            add(match.start(), match.end(), "base64-secret")
+    return spans
+
+
+def _starts_plain_scalar(text: str, start: int) -> bool:
+    line_start = text.rfind("\n", 0, start) + 1
+    prefix = text[line_start:start]
+    stripped = prefix.rstrip(" \t")
+    if stripped != prefix or not stripped:
+        body = stripped.lstrip(" \t")
+        while body.startswith("- ") or body == "-":
+            body = body[2:].lstrip(" \t")
+        return body == "" or body.endswith(":")
+    return False
+
+
+def apply_text_spans(
+    text: str, spans: list[Span], counts: MutableMapping[str, int], *, yaml_mode: bool
+) -> str:
+    """Apply spans; in YAML, quote a placeholder that would start a plain scalar, with its line's rest."""
+    ordered = sorted(spans, key=lambda s: (s.start, -s.end))
+    parts: list[str] = []
+    pos = 0
+    i = 0
+    while i < len(ordered):
+        span = ordered[i]
+        i += 1
+        if span.start < pos:
+            continue
+        parts.append(text[pos : span.start])
+        if not (yaml_mode and _starts_plain_scalar(text, span.start)):
+            parts.append(span.replacement)
+            counts[span.rule] = counts.get(span.rule, 0) + 1
+            pos = span.end
+            continue
+        eol = text.find("\n", span.end)
+        eol = len(text) if eol < 0 else eol
+        segment = [span.replacement]
+        counts[span.rule] = counts.get(span.rule, 0) + 1
+        cursor = span.end
+        while i < len(ordered) and ordered[i].start < eol:
+            inner = ordered[i]
+            i += 1
+            if inner.start < cursor:
+                continue
+            segment.append(text[cursor : inner.start])
+            segment.append(inner.replacement)
+            counts[inner.rule] = counts.get(inner.rule, 0) + 1
+            cursor = inner.end
+        eol = max(eol, cursor)
+        segment.append(text[cursor:eol])
+        joined = "".join(segment)
+        body = joined.rstrip(" \t\r")
+        parts.append("'" + body.replace("'", "''") + "'" + joined[len(body) :])
+        pos = eol
+    parts.append(text[pos:])
+    return "".join(parts)
