@@ -10,7 +10,7 @@ from typing import TextIO
 
 from k8s_mcp_server.contracts import TOOLS, Decision, ParsedCommand
 from k8s_mcp_server.errors import CommandError, PolicyError
-from k8s_mcp_server.policy.evaluate import evaluate
+from k8s_mcp_server.policy.decide import evaluate
 from k8s_mcp_server.policy.model import CompiledPolicy
 from k8s_mcp_server.policy.tabletest import read_cases, run_case
 from k8s_mcp_server.policy.validate import load_policy

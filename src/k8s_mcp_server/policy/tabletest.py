@@ -9,7 +9,7 @@ from yaml.nodes import Node, SequenceNode
 
 from k8s_mcp_server.contracts import TOOLS, ParsedCommand
 from k8s_mcp_server.errors import CommandError, PolicyError
-from k8s_mcp_server.policy.evaluate import evaluate
+from k8s_mcp_server.policy.decide import evaluate
 from k8s_mcp_server.policy.fields import Fields
 from k8s_mcp_server.policy.model import CompiledPolicy
 from k8s_mcp_server.policy.yamlnodes import Problems, compose

@@ -16,8 +16,16 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 _STANDARD_TAGS = frozenset(
-    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "bool", "null", "float", "seq", "map")
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "bool", "null", "float", "timestamp", "binary", "seq", "map", "set")
 )
+
+
+class Unreadable:
+    """A scalar the safe constructor refuses (bad tag, `!!int abc`): equal to no expected value."""
+
+    def __repr__(self) -> str:
+        return "an unreadable value"
 
 
 def did_you_mean(got: str, choices: Iterable[str]) -> str:
@@ -81,7 +89,12 @@ def _check_tags(node: Node, problems: Problems) -> None:
 
 def scalar(node: Node) -> Any:
     """The Python value of a scalar node under the YAML 1.1 safe rules (bool, int, str, None...)."""
-    return SafeConstructor().construct_object(node)
+    if node.tag not in _STANDARD_TAGS:
+        return Unreadable()
+    try:
+        return SafeConstructor().construct_object(node)
+    except (yaml.YAMLError, ValueError, TypeError):
+        return Unreadable()
 
 
 def describe(node: Node) -> str:
@@ -97,6 +110,8 @@ def describe(node: Node) -> str:
         return f"boolean {str(value).lower()} (quote it if you meant the text {node.value!r})"
     if isinstance(value, str):
         return f"the text {value!r}"
+    if isinstance(value, Unreadable):
+        return "a value that cannot be read"
     return f"{type(value).__name__} {node.value!r}"
 
 
