@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -110,7 +111,7 @@ def follow(
     """Yield records appended to `path` from now on; reopen the file when it is rotated."""
     handle = path.open("rb")
     handle.seek(0, 2)
-    inode = path.stat().st_ino
+    inode = os.fstat(handle.fileno()).st_ino
     pending = b""
     try:
         while not stop():
@@ -128,9 +129,12 @@ def follow(
             except FileNotFoundError:
                 rotated = False  # between the rename and the new file: wait for it
             if rotated:
+                # Whatever reached the old file between the last read and the rename is read first.
+                *complete, _ = (pending + handle.read()).split(b"\n")
+                yield from (r for r in map(parse_record, complete) if r is not None)
                 handle.close()
                 handle = path.open("rb")
-                inode = path.stat().st_ino
+                inode = os.fstat(handle.fileno()).st_ino
                 pending = b""
                 continue
             time.sleep(poll)

@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from k8s_mcp_server.audit import PLACEHOLDER, redact_argv, redact_command
+
+CANARY = "Zq9CANARYx7"
+
+# Every way a caller can put a secret into a command; the canary must never survive.
+SECRET_FORMS = [
+    f"get pods --token={CANARY}",
+    f"get pods --token {CANARY}",
+    f"get pods --token '{CANARY}'",
+    f'get pods --token="{CANARY}"',
+    f'get pods "--token={CANARY}"',
+    f"get pods --tok''en={CANARY}",
+    f"get pods --tok\\en={CANARY}",
+    f"get pods --tok\\\nen={CANARY}",
+    f"get pods --token 'unterminated {CANARY}",
+    f"get pods --password {CANARY}",
+    f"get pods --password={CANARY}",
+    f"get pods --client-key={CANARY}",
+    f"get pods --client-key-data {CANARY}",
+    f"get pods --auth-token={CANARY}",
+    f"cluster add ctx --bearer-token {CANARY}",
+    f"create secret generic s --from-literal=user={CANARY}",
+    f"create secret generic s --from-literal password={CANARY}",
+    f'create secret generic s --from-literal="password={CANARY}"',
+    f"create secret generic s --from-literal='a b={CANARY} more'",
+    f"create secret generic s --from-literal=k='{CANARY} with space'",
+    f"create secret docker-registry r --docker-password={CANARY}",
+    f"create secret docker-registry r --docker-password {CANARY}",
+    f"install x chart --set db.password={CANARY}",
+    f"install x chart --set image.tag=1,db.password={CANARY},z=2",
+    f"install x chart --set-string apiKey={CANARY}",
+    f"install x chart --set 'auth.rootPassword={CANARY}'",
+    f"install x chart --set global.secret={{{CANARY},other}}",
+    f"install x chart --set-literal tls.key={CANARY}",
+    f'install x chart --set-json \'cfg={{"password":"{CANARY}"}}\'',
+    f"install x chart --set credentials.aws={CANARY}",
+    f"registry login r.io -u me -p {CANARY}",
+    f"registry login r.io -u me --password {CANARY}",
+    f"login argocd.example.com --username admin --password={CANARY}",
+    f"login argocd.example.com -p{CANARY}",
+    f'get --raw /api -H "Authorization: Bearer {CANARY}"',
+    f"get pods -H 'authorization: bearer {CANARY}'",
+    f"get pods --header=Authorization:Basic{CANARY}",
+    f"get pods eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ{CANARY}.c2lnbmF0dXJl",
+    f"repo add r https://user:{CANARY}@charts.example.com",
+    f"repo add r https://{CANARY}@charts.example.com",
+    f"repo add r oci://robot:{CANARY}@registry.example.com/charts",
+    f"create secret tls t --key='-----BEGIN PRIVATE KEY-----\nMII{CANARY}\n-----END PRIVATE KEY-----'",
+    f'patch secret s -p \'{{"stringData":{{"tls.key":"-----BEGIN EC PRIVATE KEY-----\\nMHc{CANARY}\\n"}}}}\'',
+    f'patch secret s -p \'{{"data":{{"anything":"{CANARY}"}}}}\'',
+    f'patch cm c -p \'{{"data":{{"db_password":"{CANARY}"}}}}\'',
+    f"set env deploy/web DB_PASSWORD={CANARY}",
+    f"set env deploy/web API_TOKEN={CANARY} OTHER=1",
+    f"run x --image=busybox --env=SECRET_KEY={CANARY}",
+    f"get pods ghp_{CANARY}abcdefghijklmnopqrstu",
+    f"get pods AKIA{CANARY.upper()[:8]}ABCDEFGH",
+    f"get pods --kubeconfig-token {CANARY}",
+    f"get pods ?access_token={CANARY}&x=1",
+]
+
+
+@pytest.mark.parametrize("command", SECRET_FORMS)
+def test_canary_never_survives_redact_command(command: str) -> None:
+    redacted = redact_command(command)
+    assert CANARY not in redacted and CANARY.upper()[:8] not in redacted
+    assert PLACEHOLDER in redacted
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "get pods -n dev",
+        "get pods -l app=web,tier=frontend -o wide",
+        "logs deploy/web --tail=100 -c app",
+        "get secrets -n dev",
+        "rollout restart deployment/web -n prod",
+        "get pods -o jsonpath={.items[*].metadata.name}",
+        "install x chart --set image.tag=1.2.3,replicas=3",
+        "get pods --field-selector=status.phase=Running",
+        "auth can-i list pods",
+        "app sync guestbook --prune",
+    ],
+)
+def test_commands_without_secrets_are_left_as_written(command: str) -> None:
+    assert redact_command(command) == command
+
+
+def test_flag_value_keeps_the_literal_key_so_auditors_see_what_was_set() -> None:
+    assert (
+        redact_command("create secret generic s --from-literal=user=admin")
+        == f"create secret generic s --from-literal=user={PLACEHOLDER}"
+    )
+    assert (
+        redact_command("install x c --set a=1,db.password=p")
+        == f"install x c --set a=1,db.password={PLACEHOLDER}"
+    )
+
+
+def test_redact_argv_handles_split_and_joined_flag_values() -> None:
+    argv = [
+        "get",
+        "pods",
+        "--token",
+        CANARY,
+        f"--password={CANARY}",
+        "--from-literal",
+        f"k={CANARY}",
+        "-n",
+        "dev",
+    ]
+    redacted = redact_argv(argv)
+    assert all(CANARY not in word for word in redacted)
+    assert redacted[:3] == ["get", "pods", "--token"] and redacted[-2:] == ["-n", "dev"]
+    assert redacted[6] == f"k={PLACEHOLDER}"
+
+
+@pytest.mark.parametrize("command", SECRET_FORMS)
+def test_canary_never_survives_redact_argv_of_the_split_command(command: str) -> None:
+    import shlex
+
+    if "\\\n" in command:
+        pytest.skip("shlex does not model bash line continuation")
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        pytest.skip("not splittable by shlex (unterminated quote)")
+    assert all(CANARY not in word for word in redact_argv(argv))
+
+
+_SECRET_VALUES = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~", min_size=8, max_size=40
+)
+_TEMPLATES = [
+    "get pods --token={v}",
+    "get pods --token {v} -n dev",
+    "get pods --password '{v}'",
+    "create secret generic s --from-literal=key={v}",
+    "install x c --set auth.password={v},other=1",
+    "repo add r https://me:{v}@example.com/charts",
+    "get --raw / -H 'Authorization: Bearer {v}'",
+]
+
+
+@given(value=_SECRET_VALUES, template=st.sampled_from(_TEMPLATES))
+def test_a_planted_secret_never_survives(value: str, template: str) -> None:
+    assert value not in redact_command(template.format(v=value))
+
+
+@given(st.text(max_size=200))
+def test_redaction_is_idempotent_and_never_crashes(command: str) -> None:
+    once = redact_command(command)
+    assert redact_command(once) == once
+
+
+@given(st.lists(st.text(max_size=40), max_size=12))
+def test_redact_argv_keeps_the_length(argv: list[str]) -> None:
+    assert len(redact_argv(argv)) == len(argv)
