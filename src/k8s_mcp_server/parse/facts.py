@@ -1,0 +1,64 @@
+"""What a tool-specific analyzer learns from a Scan, and helpers every analyzer uses."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from k8s_mcp_server.contracts import CommandClass
+from k8s_mcp_server.errors import CommandError
+from k8s_mcp_server.parse.grammar import Scan
+
+_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+# `env`/`expandenv` (sprig) read the server's environment; `.env` (a field) and `$env` are fine.
+_ENV_FUNCTION = re.compile(r"(?<![.\w$])(env|expandenv|getHostByName)\b")
+_TEMPLATE_FORMATS = ("go-template=", "template=", "jsonpath=", "custom-columns=", "jsonpath-as-json=")
+FILE_FORMATS = ("go-template-file", "templatefile", "jsonpath-file", "custom-columns-file")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Facts:
+    command_class: CommandClass
+    resources: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    namespaces: tuple[str, ...] = ()  # namespaces named outside -n (e.g. `kubectl cp ns/pod:path`)
+    guarded: tuple[str, ...] = ()  # guarded names beyond the guarded flags themselves
+
+
+def flag_values(scan: Scan, name: str) -> list[str | None]:
+    """Every value given to flag `name` (None for a flag given without a value)."""
+    return [value for spec, value in scan.flags if spec.name == name]
+
+
+def flag_on(scan: Scan, name: str) -> bool:
+    """Whether boolean flag `name` ends up true (pflag: the last occurrence wins)."""
+    values = flag_values(scan, name)
+    return bool(values) and (values[-1] is None or values[-1] in _TRUE)
+
+
+def last_value(scan: Scan, name: str) -> str | None:
+    values = [v for v in flag_values(scan, name) if v is not None]
+    return values[-1] if values else None
+
+
+def check_template(text: str, where: str) -> None:
+    """Refuse template functions that read the server's environment or network."""
+    if _ENV_FUNCTION.search(text):
+        raise CommandError(
+            f"{where} uses a template function that reads the server's environment (env/expandenv); remove it"
+        )
+
+
+def output_format(scan: Scan) -> tuple[str | None, tuple[str, ...]]:
+    """The -o value, checked; and `output` as a guarded name when the format reads a server file."""
+    fmt = last_value(scan, "output")
+    guarded: tuple[str, ...] = ()
+    if fmt is not None:
+        if fmt.startswith(FILE_FORMATS):
+            guarded = ("output",)
+        elif fmt.startswith(_TEMPLATE_FORMATS):
+            check_template(fmt, "the output format")
+    for template in flag_values(scan, "template"):
+        if template is not None:
+            check_template(template, "--template")
+    return fmt, guarded

@@ -1,0 +1,205 @@
+"""Shell layer: a command string -> the argv of each `|` stage, or CommandError.
+
+Three independent readings must agree before any argv leaves this module:
+
+1. our own tokenizer, which accepts only plain words, single quotes, double quotes (without `$`,
+   backticks or `!`), backslash escapes and `|`; every other shell metacharacter is refused here,
+   which also keeps pathological input away from bashlex (it can hang or raise odd exceptions);
+2. bashlex, whose tree must be one command or one pipeline of plain words whose source spans
+   are exactly our tokens' spans (any expansion node, redirect, list or compound is refused);
+3. `shlex` in POSIX mode, whose word values must equal ours.
+
+Only printable ASCII is accepted, which rules out control characters, NUL, newlines, tabs,
+Unicode look-alikes, bidi controls and zero-width characters in one test.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+import bashlex
+
+from k8s_mcp_server.errors import CommandError
+
+# Unquoted characters allowed in a word; everything else (`;&<>()$`*?[]{}~#!`...) must be quoted.
+_SAFE_UNQUOTED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=,@%+^")
+_REFUSED_IN_DOUBLE_QUOTES = {"$": "'$'", "`": "a backtick", "!": "'!'"}
+_WHY = {
+    ";": "';' (command lists)",
+    "&": "'&' ('&&' and background jobs)",
+    ">": "redirections ('>')",
+    "<": "redirections and here-docs ('<')",
+    "(": "subshells and process substitution ('(')",
+    ")": "subshells and process substitution (')')",
+    "$": "variable expansion and command substitution ('$')",
+    "`": "command substitution (backticks)",
+    "*": "globs ('*')",
+    "?": "globs ('?')",
+    "[": "globs ('[')",
+    "]": "globs (']')",
+    "{": "brace expansion and groups ('{')",
+    "}": "brace expansion and groups ('}')",
+    "~": "tilde expansion ('~')",
+    "#": "comments ('#')",
+    "!": "history expansion and negation ('!')",
+}
+
+
+@dataclass(frozen=True)
+class _Word:
+    value: str
+    start: int
+    end: int
+
+
+def _refuse(message: str) -> CommandError:
+    return CommandError(message)
+
+
+def _check_characters(command: str, max_length: int) -> None:
+    if len(command) > max_length:
+        raise _refuse(f"the command is {len(command)} characters long; the limit is {max_length}")
+    for index, char in enumerate(command):
+        if not (" " <= char <= "~"):
+            what = "a newline" if char in "\r\n" else f"the character U+{ord(char):04X}"
+            raise _refuse(
+                f"the command contains {what} at position {index}; only printable ASCII and spaces "
+                "are accepted (one command per request, no control or look-alike characters)"
+            )
+
+
+def _tokenize(command: str) -> list[_Word | None]:
+    """Words and `None` for each `|`; refuses every construct outside the allowed language."""
+    out: list[_Word | None] = []
+    i, n = 0, len(command)
+    while i < n:
+        char = command[i]
+        if char == " ":
+            i += 1
+            continue
+        if char == "|":
+            if i + 1 < n and command[i + 1] in "|&":
+                raise _refuse(f"'|{command[i + 1]}' is not allowed; use a single '|' into a filter")
+            out.append(None)
+            i += 1
+            continue
+        start, value = i, []
+        while i < n and command[i] not in " |":
+            char = command[i]
+            if char == "'":
+                end = command.find("'", i + 1)
+                if end < 0:
+                    raise _refuse(f"unterminated single quote at position {i}; close the quote")
+                value.append(command[i + 1 : end])
+                i = end + 1
+            elif char == '"':
+                i = _double_quoted(command, i, value)
+            elif char == "\\":
+                if i + 1 >= n:
+                    raise _refuse("the command ends with a backslash; remove it")
+                value.append(command[i + 1])
+                i += 2
+            elif char in _SAFE_UNQUOTED:
+                value.append(char)
+                i += 1
+            else:
+                why = _WHY.get(char, repr(char))
+                raise _refuse(
+                    f"unquoted {why} at position {i} is not allowed: only one command, optionally piped "
+                    "into filters, is accepted; quote the character with single quotes if it is data"
+                )
+        out.append(_Word("".join(value), start, i))
+    return out
+
+
+def _double_quoted(command: str, i: int, value: list[str]) -> int:
+    j = i + 1
+    while j < len(command):
+        char = command[j]
+        if char == '"':
+            return j + 1
+        if char in _REFUSED_IN_DOUBLE_QUOTES:
+            raise _refuse(
+                f"{_REFUSED_IN_DOUBLE_QUOTES[char]} inside double quotes at position {j} is not allowed "
+                "(expansion); use single quotes"
+            )
+        if char == "\\" and j + 1 < len(command) and command[j + 1] in '"\\':
+            value.append(command[j + 1])
+            j += 2
+            continue
+        value.append(char)
+        j += 1
+    raise _refuse(f"unterminated double quote at position {i}; close the quote")
+
+
+def _stages(tokens: list[_Word | None]) -> list[list[_Word]]:
+    stages: list[list[_Word]] = [[]]
+    for token in tokens:
+        if token is None:
+            if not stages[-1]:
+                raise _refuse("a '|' has no command before it; write 'TOOL ARGS | FILTER ARGS'")
+            stages.append([])
+        else:
+            stages[-1].append(token)
+    if not stages[-1]:
+        raise _refuse("the command is empty or ends with '|'; add the command or the filter")
+    return stages
+
+
+def _bashlex_spans(command: str) -> list[list[tuple[int, int]]]:
+    """The word spans of each stage as bashlex reads them; refuses anything but plain words."""
+    try:
+        trees = bashlex.parse(command)
+    except Exception as exc:  # bashlex raises more than ParsingError; all of it means "refuse"
+        raise _refuse(
+            f"the command could not be parsed as a simple shell command ({type(exc).__name__})"
+        ) from None
+    if len(trees) != 1:
+        raise _refuse("only one command is accepted per request")
+    tree = trees[0]
+    commands = [tree] if tree.kind == "command" else None
+    if tree.kind == "pipeline":
+        commands = [p for p in tree.parts if p.kind == "command"]
+        pipes = [p for p in tree.parts if p.kind != "command"]
+        if any(p.kind != "pipe" or p.pipe != "|" for p in pipes) or len(pipes) != len(commands) - 1:
+            raise _refuse("only '|' may join the command and its filters")
+    if commands is None:
+        raise _refuse(f"shell construct '{tree.kind}' is not allowed; send one plain command")
+    spans = []
+    for node in commands:
+        if any(p.kind != "word" or getattr(p, "parts", None) for p in node.parts):
+            raise _refuse("only plain words are allowed (no expansions, assignments or redirections)")
+        spans.append([tuple(p.pos) for p in node.parts])
+    return spans
+
+
+def split_pipeline(command: str, *, max_length: int) -> tuple[tuple[str, ...], ...]:
+    """The argv of each pipeline stage of `command`; raises CommandError for anything else."""
+    if not isinstance(command, str):
+        raise _refuse("the command must be a string")
+    _check_characters(command, max_length)
+    stages = _stages(_tokenize(command))
+    ours = [[(w.start, w.end) for w in stage] for stage in stages]
+    if _bashlex_spans(command) != ours:
+        raise _refuse("the command reads differently to a shell than to this parser; simplify its quoting")
+    words = [w.value for stage in stages for w in stage]
+    lexer = shlex.shlex(command, posix=True, punctuation_chars="|")
+    lexer.whitespace_split = True
+    try:
+        theirs = list(lexer)
+    except ValueError:
+        raise _refuse("the command's quoting could not be read; simplify its quoting") from None
+    flat = [w.value if w is not None else "|" for w in _tokenize_flat(stages)]
+    if theirs != flat or len(words) != sum(len(s) for s in stages):
+        raise _refuse("the command's quoting reads differently to a shell; simplify its quoting")
+    return tuple(tuple(w.value for w in stage) for stage in stages)
+
+
+def _tokenize_flat(stages: list[list[_Word]]) -> list[_Word | None]:
+    flat: list[_Word | None] = []
+    for index, stage in enumerate(stages):
+        if index:
+            flat.append(None)
+        flat.extend(stage)
+    return flat
