@@ -161,3 +161,20 @@ def test_redaction_is_idempotent_and_never_crashes(command: str) -> None:
 @given(st.lists(st.text(max_size=40), max_size=12))
 def test_redact_argv_keeps_the_length(argv: list[str]) -> None:
     assert len(redact_argv(argv)) == len(argv)
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (f"get pods --token={CANARY}; rm -rf /", f"get pods --token={PLACEHOLDER}; rm -rf /"),
+        (f"get pods --token {CANARY}&&id", f"get pods --token {PLACEHOLDER}&&id"),
+        (f"get pods --password={CANARY}|sh", f"get pods --password={PLACEHOLDER}|sh"),
+        (f"get pods --token={CANARY}>/tmp/x", f"get pods --token={PLACEHOLDER}>/tmp/x"),
+    ],
+)
+def test_shell_operators_after_a_secret_stay_visible_to_the_auditor(command: str, expected: str) -> None:
+    assert redact_command(command) == expected
+
+
+def test_a_secret_flag_before_an_operator_does_not_swallow_the_next_command() -> None:
+    assert redact_command("get pods --token ; rm -rf /") == "get pods --token ; rm -rf /"

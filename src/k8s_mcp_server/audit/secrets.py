@@ -22,7 +22,7 @@ _SET_LITERAL_FLAGS = frozenset({"--set-literal"})  # one k=v, no comma splitting
 _SECRET_KEY = re.compile(rf"{_SENSITIVE_WORDS}|(?:^|[._-])key$|^key", re.IGNORECASE)
 _LOGIN = re.compile(r"(?<![\w-])login(?![\w-])")  # `helm registry login -p X`, `argocd login -p X`
 
-_VALUE = r"""(?:"(?:[^"\\]|\\.)*"?|'[^']*'?|[^\s,;&|}'"]+)"""
+_VALUE = r"""(?:"(?:[^"\\]|\\.)*"?|'[^']*'?|[^\s,;&|<>()}'"]+)"""
 _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"-----BEGIN[A-Z0-9 ]*-----.*?(?:-----END[A-Z0-9 ]*-----|\Z)", re.DOTALL), PLACEHOLDER),
     (
@@ -43,13 +43,22 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"), PLACEHOLDER),
 )
 # A shell word: unquoted runs, '…' and "…" (an unterminated quote runs to the end of the string).
-_WORD = re.compile(r"""(?:[^\s'"\\]|\\.|\\$|'[^']*(?:'|$)|"(?:[^"\\]|\\.)*(?:"|$))+""", re.DOTALL)
+# It ends at an unquoted operator, so `--token=x;rm` keeps its `;` for the auditor to see.
+_OPERATOR = re.compile(r"[;&|<>()]")
+_WORD = re.compile(r"""(?:[^\s'"\\;&|<>()]|\\.|\\$|'[^']*(?:'|$)|"(?:[^"\\]|\\.)*(?:"|$))+""", re.DOTALL)
 
 
 def redact_command(command: str) -> str:
     """The command with secret values replaced by `[REDACTED]`; quoting does not hide a secret."""
     spans = [(m.start(), m.end(), _dequote(m.group())) for m in _WORD.finditer(command)]
-    replacements = _redact_words([word for _, _, word in spans], login=bool(_LOGIN.search(command)))
+    # A word after an operator (`--token ; rm`) starts a new command: it is not the flag's value.
+    breaks = {
+        index
+        for index in range(1, len(spans))
+        if _OPERATOR.search(command, spans[index - 1][1], spans[index][0])
+    }
+    words = [word for _, _, word in spans]
+    replacements = _redact_words(words, login=bool(_LOGIN.search(command)), breaks=breaks)
     pieces: list[str] = []
     cursor = 0
     for (start, end, _), replacement in zip(spans, replacements, strict=True):
@@ -71,11 +80,13 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
     ]
 
 
-def _redact_words(words: list[str], *, login: bool) -> list[str | None]:
+def _redact_words(words: list[str], *, login: bool, breaks: set[int] | None = None) -> list[str | None]:
     """For each word, its replacement (None = keep as written)."""
     out: list[str | None] = [None] * len(words)
     pending: str | None = None  # the flag whose value is the next word
     for index, word in enumerate(words):
+        if breaks and index in breaks:
+            pending = None
         if pending is not None:
             out[index] = _redact_value(pending, word)
             pending = None
