@@ -305,3 +305,32 @@ def test_verb_globs_match_whole_subcommand_paths():
     text = "version: 1\nread_only: false\nrules: [{id: r, effect: allow, verbs: ['rollout *']}]\n"
     assert evaluate(policy_of(text), cmd("rollout restart", command_class=C.WRITE)).rule == "r"
     assert evaluate(policy_of(text), cmd("get")).rule == "default"
+
+
+CLASSES = """\
+version: 1
+read_only: false
+default: allow
+rules:
+  - id: reads
+    effect: allow
+    classes: [read, local]
+  - id: no-exec
+    effect: deny
+    classes: [exec, credential]
+    reason: running code in workloads is not allowed here
+"""
+
+
+@pytest.mark.parametrize(
+    ("klass", "rule"),
+    [
+        (C.READ, "reads"),
+        (C.LOCAL, "reads"),
+        (C.EXEC, "no-exec"),
+        (C.CREDENTIAL, "no-exec"),
+        (C.WRITE, "default"),
+    ],
+)
+def test_rules_can_match_command_classes(klass, rule):  # type: ignore[no-untyped-def]
+    assert evaluate(policy_of(CLASSES), cmd("x", command_class=klass)).rule == rule

@@ -42,7 +42,8 @@ def add_policy_commands(subparsers: argparse._SubParsersAction) -> None:  # type
     test.set_defaults(func=test_command)
 
 
-def check_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def check_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     status = EXIT_OK
     for path in args.files:
         try:
@@ -55,7 +56,8 @@ def check_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     return status
 
 
-def explain_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def explain_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     words = list(args.command)
     if words and words[0] == "--":
         words = words[1:]
@@ -109,7 +111,8 @@ def render_explanation(policy: CompiledPolicy, parsed: ParsedCommand, decision: 
     return "\n".join(lines)
 
 
-def test_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def test_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     policy = _load(args.file, out)
     try:
         cases = read_cases(args.tests.read_text(encoding="utf-8"), source=str(args.tests))

@@ -79,6 +79,8 @@ def rule_matches(rule: CompiledRule, parsed: ParsedCommand) -> bool:
         return False
     if rule.verbs is not None and not rule.verbs.match(parsed.verb):
         return False
+    if rule.classes is not None and parsed.command_class not in rule.classes:
+        return False
     any_of = rule.effect == "deny"
     if not _covers(rule.resources, parsed.resources, any_of=any_of, base_names=any_of):
         return False
@@ -141,8 +143,8 @@ def _secrets(policy: CompiledPolicy, parsed: ParsedCommand) -> Found:
 
 def _namespaces(policy: CompiledPolicy, parsed: ParsedCommand) -> Found:
     allow, deny = policy.namespaces_allow, policy.namespaces_deny
-    if allow is None and not deny.patterns:
-        return None
+    if (allow is None and not deny.patterns) or parsed.command_class == CommandClass.LOCAL:
+        return None  # a local command (`version --client`) reaches no namespace
     targets = [*([] if parsed.cluster_scoped else parsed.namespaces), *_namespace_objects(parsed)]
     allowed = ", ".join((allow.patterns if allow is not None else ()) or ("none",))
     for namespace in targets:

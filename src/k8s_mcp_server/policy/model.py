@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from k8s_mcp_server.contracts import SecretsMode
+from k8s_mcp_server.contracts import CommandClass, SecretsMode
 from k8s_mcp_server.policy.globs import GlobSet
 
 Mode = Literal["enforce", "dry-run"]
@@ -20,6 +20,7 @@ class CompiledRule:
     effect: Effect
     tools: GlobSet | None
     verbs: GlobSet | None
+    classes: frozenset[CommandClass] | None
     resources: GlobSet | None
     namespaces: GlobSet | None
     reason: str | None

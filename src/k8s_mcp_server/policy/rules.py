@@ -14,7 +14,8 @@ from k8s_mcp_server.policy.model import CompiledRule, Effect
 from k8s_mcp_server.policy.vocab import Vocabulary
 from k8s_mcp_server.policy.yamlnodes import did_you_mean
 
-RULE_KEYS = ("id", "effect", "tools", "verbs", "resources", "namespaces", "reason", "description")
+RULE_KEYS = ("id", "effect", "tools", "verbs", "classes", "resources", "namespaces", "reason", "description")
+CLASSES = tuple(c.value for c in CommandClass)
 _RULE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _RESERVED_IDS = frozenset({"default"})
 
@@ -70,6 +71,7 @@ class RuleReader:
             if tool_items is None or any(glob_matches(i.value, t) for i in tool_items)
         ]
         verbs = self._verbs(values["verbs"], tools) if "verbs" in values else None
+        classes = self._command_classes(values["classes"]) if "classes" in values else None
         resources = self._resources(values["resources"]) if "resources" in values else None
         namespaces = (
             self.fields.namespace_globs(values["namespaces"], "a rule's namespaces")
@@ -80,12 +82,13 @@ class RuleReader:
         if len(self.fields.problems.items) != problems_before or rule_id is None or effect is None:
             return None
         if effect == "allow":
-            self._check_reachable(rule_id, values, tools, verbs, resources, namespaces)
+            self._check_reachable(rule_id, values, tools, verbs, classes, resources, namespaces)
         return CompiledRule(
             id=rule_id,
             effect=effect_of(effect),
             tools=_compiled(tool_items),
             verbs=_compiled(verbs),
+            classes=classes,
             resources=_compiled(resources),
             namespaces=_compiled(namespaces),
             reason=texts.get("reason"),
@@ -149,6 +152,19 @@ class RuleReader:
             normalised.append(Item(value=verb, node=item.node))
         return normalised
 
+    def _command_classes(self, node: Node) -> frozenset[CommandClass] | None:
+        items = self.fields.text_list(node, "classes")
+        if items is None:
+            return None
+        for item in items:
+            if item.value not in CLASSES:
+                self.fields.problems.add(
+                    item.node,
+                    f"unknown class '{item.value}'{did_you_mean(item.value, CLASSES)}; "
+                    f"classes are {', '.join(CLASSES)}",
+                )
+        return frozenset(CommandClass(i.value) for i in items if i.value in CLASSES)
+
     def _resources(self, node: Node) -> list[Item] | None:
         items = self.fields.globs(node, "resources")
         if items is None:
@@ -179,20 +195,24 @@ class RuleReader:
         values: dict[str, Node],
         tools: list[str],
         verbs: list[Item] | None,
+        rule_classes: frozenset[CommandClass] | None,
         resources: list[Item] | None,
         namespaces: list[Item] | None,
     ) -> None:
         """An allow rule that the built-in guards always override is a contradiction, not a no-op."""
         ctx = self.context
-        classes = self._classes(tools, verbs)
+        # declared classes win over the verbs' static classes: the parser may class a command by its
+        # resources (`get secrets` is a sensitive read), which the verb alone cannot show
+        classes = set(rule_classes) if rule_classes is not None else self._classes(tools, verbs)
         if ctx.read_only and classes:
             readable = {CommandClass.READ, CommandClass.LOCAL}
             if ctx.secrets != "deny":
                 readable.add(CommandClass.SENSITIVE_READ)
             if not classes & readable:
+                key = "classes" if rule_classes is not None else "verbs"
                 self.fields.problems.add(
-                    values["verbs"],
-                    f"rule '{rule_id}' allows only verbs that read_only: true refuses "
+                    values[key],
+                    f"rule '{rule_id}' allows only {key} that read_only: true refuses "
                     f"({', '.join(sorted(classes))}); set read_only: false or remove the rule",
                 )
         if ctx.namespaces_deny is not None and namespaces is not None:

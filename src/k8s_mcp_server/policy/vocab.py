@@ -40,14 +40,21 @@ class Vocabulary:
 @cache
 def parser_vocabulary() -> Vocabulary:
     """The vocabulary of `k8s_mcp_server.parse.vocabulary` (imported on first use)."""
-    from k8s_mcp_server.parse import vocabulary as v
+    from k8s_mcp_server.parse.vocabulary import (
+        FILTERS,
+        GUARDED_FLAGS,
+        RESOURCES,
+        TOOL_VERBS,
+        canonical_resource,
+        verb_class,
+    )
 
     return Vocabulary(
         tools=TOOLS,
-        tool_verbs=v.TOOL_VERBS,
-        resources=v.RESOURCES,
-        canonical_resource=v.canonical_resource,
-        guarded_flags=v.GUARDED_FLAGS,
-        filters=v.FILTERS,
-        verb_class=v.verb_class,
+        tool_verbs=TOOL_VERBS,
+        resources=RESOURCES,
+        canonical_resource=canonical_resource,
+        guarded_flags=GUARDED_FLAGS,
+        filters=FILTERS,
+        verb_class=verb_class,
     )
