@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 
@@ -23,6 +23,28 @@ class Rule:
     regex: re.Pattern[str]
     fold: bool = False
     validate: Callable[[str, re.Match[str]], bool] | None = None
+    anchored: bool = False  # matches start at a keyword: find keywords, then `regex.match` there
+
+    def finditer(self, text: str, folded: str) -> Iterator[re.Match[str]]:
+        """Matches in `text` (`folded` is its lowercase form, used by folded anchored rules)."""
+        if not self.anchored:
+            yield from self.regex.finditer(text)
+            return
+        haystack = folded if self.fold else text
+        starts: set[int] = set()
+        for keyword in self.keywords:
+            pos = haystack.find(keyword)
+            while pos >= 0:
+                starts.add(pos)
+                pos = haystack.find(keyword, pos + 1)
+        end = -1
+        for pos in sorted(starts):
+            if pos < end:
+                continue
+            match = self.regex.match(text, pos)
+            if match is not None:
+                end = match.end()
+                yield match
 
 
 _NOT_SECRET = frozenset(
@@ -102,12 +124,13 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="url-credentials",
         keywords=("://",),
-        regex=re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,20}://[^\s:/@'\"]{0,256}:(?P<value>[^\s/@'\"]{1,256})@"),
+        regex=re.compile(r"://[^\s:/@'\"]{0,256}:(?P<value>[^\s/@'\"]{1,256})@"),
+        anchored=True,
     ),
     Rule(
         id="aws-access-key",
-        keywords=("AKIA", "ASIA", "AROA", "AIDA", "AGPA", "ANPA", "ANVA", "AIPA"),
-        regex=re.compile(r"\b(?:AKIA|ASIA|AROA|AIDA|AGPA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b"),
+        keywords=("AKIA", "ASIA"),
+        regex=re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
     ),
     Rule(id="gcp-api-key", keywords=("AIza",), regex=re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
     Rule(
@@ -123,8 +146,20 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="keyword-secret",
-        keywords=("pass", "secret", "token", "key", "credential"),
+        keywords=(
+            "passw",
+            "passphrase",
+            "secret",
+            "token",
+            "api",
+            "access",
+            "private",
+            "client",
+            "auth",
+            "credential",
+        ),
         fold=True,
+        anchored=True,
         regex=re.compile(rf"(?i){_KEYWORDS}{_KEY_SUFFIX}[\"']?[ \t]{{0,8}}[:=][ \t]{{0,8}}{_VALUE}"),
         validate=_plausible_secret,
     ),
@@ -142,26 +177,21 @@ def value_span(match: re.Match[str]) -> tuple[int, int]:
     return match.span()
 
 
-def active_rules(text: str) -> list[Rule]:
-    """The rules whose keywords occur in `text` (the prefilter)."""
-    folded: str | None = None
+def active_rules(text: str, folded: str) -> list[Rule]:
+    """The rules whose keywords occur in `text` (the prefilter); `folded` is `text.lower()`."""
     active: list[Rule] = []
     for rule in RULES:
-        if rule.fold:
-            if folded is None:
-                folded = text.lower()
-            haystack = folded
-        else:
-            haystack = text
-        if any(k in haystack for k in rule.keywords):
+        haystack = folded if rule.fold else text
+        if rule.anchored or any(k in haystack for k in rule.keywords):
             active.append(rule)
     return active
 
 
 def any_rule_matches(text: str) -> bool:
     """True when some rule finds a credential in `text` (used on decoded base64)."""
-    for rule in active_rules(text):
-        for match in rule.regex.finditer(text):
+    folded = text.lower()
+    for rule in active_rules(text, folded):
+        for match in rule.finditer(text, folded):
             start, end = value_span(match)
             if rule.validate is None or rule.validate(match.string[start:end], match):
                 return True

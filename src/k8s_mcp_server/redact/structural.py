@@ -194,6 +194,7 @@ def _last_applied(node: ScalarNode, walk: _Walk) -> None:
     )
 
 
+_VALUE_KEY = re.compile(r"""\bvalue["']?[ \t]*:""")
 _ENV_NAME = re.compile(r"""name["']?[ \t]*:[ \t]*["']?([A-Za-z0-9_.-]{1,256})""")
 
 
@@ -203,7 +204,15 @@ def needs_parse(text: str) -> bool:
         return True
     if "env" not in text:
         return False
-    return any(
-        SECRET_NAME_RE.search(m.group(1)) and not _PATHLIKE_NAME.search(m.group(1))
-        for m in _ENV_NAME.finditer(text)
-    )
+    names = list(_ENV_NAME.finditer(text))
+    for i, match in enumerate(names):
+        name = match.group(1)
+        if not SECRET_NAME_RE.search(name) or _PATHLIKE_NAME.search(name):
+            continue
+        # an env entry's `value` sits between the entry's start and the next `name` (valueFrom holds a name)
+        start = names[i - 1].end() if i else 0
+        start = max(start, text.rfind("- ", start, match.start()), text.rfind("{", start, match.start()))
+        end = names[i + 1].start() if i + 1 < len(names) else len(text)
+        if _VALUE_KEY.search(text, start, end):
+            return True
+    return False

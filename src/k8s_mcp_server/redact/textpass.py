@@ -64,8 +64,9 @@ def find_spans(text: str, ph: Placeholders, known_secrets: Sequence[str] = ()) -
         while pos >= 0:
             add(pos, pos + len(form), "known-secret")
             pos = text.find(form, pos + len(form))
-    for rule in active_rules(text):
-        for match in rule.regex.finditer(text):
+    folded = text.lower()
+    for rule in active_rules(text, folded):
+        for match in rule.finditer(text, folded):
             start, end = value_span(match)
             if rule.validate is None or rule.validate(text[start:end], match):
                 add(start, end, rule.id)
