@@ -110,8 +110,8 @@ def check_filter(argv: tuple[str, ...]) -> None:
             f"'{program}' got {len(positionals)} argument(s), at most {budget} allowed: filters read only "
             "the command's output, never files"
         )
-    if program == "jq" and not positionals:
-        raise CommandError("jq needs its program as the first argument (e.g. jq '.items[].metadata.name')")
+    if budget and not positionals:
+        raise CommandError(f"'{program}' needs its pattern or program as the first argument")
     check = _EXTRA_CHECKS.get(program)
     if check is not None:
         check(positionals, flags)

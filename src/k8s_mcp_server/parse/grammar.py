@@ -111,8 +111,9 @@ def _walk(argv: tuple[str, ...], spec: ToolSpec, fixed: Table | None) -> Scan:
                 shape.append((i, "verb"))
                 i += 1
                 continue
-            if here not in spec.verbs:
-                raise _unknown(spec, here, arg)
+            # A word under a command with subcommands must name one, even where the command runs
+            # alone (`create -f`): none of those take positionals, so this refuses only typos.
+            raise _unknown(spec, here, arg)
         done = True
         positionals.append(arg)
         shape.append((i, "arg"))
