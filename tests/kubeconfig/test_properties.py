@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from k8s_mcp_server.errors import KubeconfigError
 from k8s_mcp_server.kubeconfig import KubeconfigPolicy, load_kubeconfig, load_kubeconfig_bytes
 from k8s_mcp_server.kubeconfig.hosts import HostError, parse_url
+from k8s_mcp_server.kubeconfig.yamlsafe import load_yaml
 from tests.kubeconfig.factory import TOKEN, base_config, encode_yaml
 
 POLICY = KubeconfigPolicy()
@@ -121,3 +122,12 @@ def test_any_url_parses_or_raises_host_error(url: str) -> None:
         assert exc.kind in {"invalid", "unsafe"}
     else:
         assert 0 < endpoint.port < 65536
+
+
+@FUZZ
+@given(st.text(max_size=512))
+def test_any_python_string_given_to_the_yaml_reader_gives_plain_values_or_kubeconfig_error(text: str) -> None:
+    try:
+        load_yaml(text)
+    except KubeconfigError as exc:
+        assert exc.code == "invalid_kubeconfig"

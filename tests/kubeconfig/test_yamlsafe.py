@@ -67,3 +67,16 @@ def test_error_messages_give_the_position_but_not_the_text() -> None:
         load_yaml("users:\n- {token: canary-abc123]\n")
     assert "line 2" in caught.value.message
     assert "canary-abc123" not in caught.value.message
+
+
+def test_text_that_cannot_be_utf8_encoded_is_refused() -> None:
+    with pytest.raises(KubeconfigError):
+        load_yaml("a: \ud800")
+
+
+def test_the_worst_input_at_the_size_cap_parses_in_well_under_a_second() -> None:
+    hostile = ["a: [" + ",".join(["b"] * 49_000) + "]", "\n".join(f"k{i}: v" for i in range(20_000))]
+    for text in hostile:
+        start = time.monotonic()
+        load_yaml(text)
+        assert time.monotonic() - start < 1.0
