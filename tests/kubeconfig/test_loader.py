@@ -415,3 +415,20 @@ def test_default_kubeconfig_file_that_is_missing_or_too_large_is_invalid(tmp_pat
     with pytest.raises(KubeconfigError) as caught:
         load_kubeconfig_file(big, POLICY)
     assert caught.value.code == INVALID
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"contexts.0.context.user": TOKEN},
+        {"current-context": TOKEN},
+        {"contexts.0.context.cluster": "pw"},
+        {"users.1.user.auth-provider": {"name": "oidc", "config": {"refresh-token": "x", "id-token": "y"}}},
+    ],
+)
+def test_a_name_that_equals_a_users_secret_is_cut_from_the_message(changes: dict[str, Any]) -> None:
+    data = config(**changes, **{"users.1.user.password": "pw"})
+    with pytest.raises(KubeconfigError) as caught:
+        load_kubeconfig(encode_yaml(data), POLICY)
+    assert TOKEN not in caught.value.message
+    assert "'pw'" not in caught.value.message

@@ -45,7 +45,41 @@ def load_kubeconfig_file(path: Path, policy: KubeconfigPolicy) -> Kubeconfig:
 
 def load_kubeconfig_bytes(data: bytes, policy: KubeconfigPolicy) -> Kubeconfig:
     """Validate and sanitize kubeconfig bytes (YAML or JSON)."""
-    document = read_document(load_yaml(decode_text(data, policy.max_bytes)))
+    parsed = load_yaml(decode_text(data, policy.max_bytes))
+    try:
+        return _load(parsed, data, policy)
+    except KubeconfigError as exc:
+        raise KubeconfigError(_scrub(exc.message, _user_strings(parsed)), code=exc.code) from None
+
+
+def _user_strings(parsed: object) -> set[str]:
+    """Every string inside a user entry but its username: tokens, passwords, plugin config and env."""
+    users = parsed.get("users") if isinstance(parsed, dict) else None
+    bodies = [item.get("user") for item in users if isinstance(item, dict)] if isinstance(users, list) else []
+    found: set[str] = set()
+    stack: list[object] = [
+        {k: v for k, v in body.items() if k != "username"} for body in bodies if isinstance(body, dict)
+    ]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str) and value:
+            found.add(value)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return found
+
+
+def _scrub(message: str, secrets: set[str]) -> str:
+    # Messages quote names the caller chose; a name may equal a secret, so secrets are cut out last.
+    for secret in sorted(secrets, key=len, reverse=True):
+        message = message.replace(secret if len(secret) >= 4 else repr(secret), "<redacted>")
+    return message
+
+
+def _load(parsed: object, data: bytes, policy: KubeconfigPolicy) -> Kubeconfig:
+    document = read_document(parsed)
     problems = Problems()
     clusters = {entry.name: clean_cluster(entry, policy, problems) for entry in document.clusters}
     users: dict[str, dict[str, Any]] = {}
