@@ -75,7 +75,7 @@ COMMON = table(
 
 VERB_FLAGS = MappingProxyType(
     {
-        "list": table("a|all d|date r|reverse"),
+        "list": table("a|all d|date r|reverse f|filter="),
         "get values": table("a|all"),
         "template": table("a|api-versions="),
         "search repo": table("l|versions"),
