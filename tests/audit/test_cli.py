@@ -17,7 +17,7 @@ from k8s_mcp_server.audit.files import rotated_path
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     parser = argparse.ArgumentParser(prog="audit")
     add_audit_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(list(argv))
+    args = parser.parse_args(["audit", *argv])
     code = args.func(args)
     out, err = capsys.readouterr()
     return code, out, err
@@ -211,3 +211,12 @@ def test_follow_yields_new_records_and_survives_rotation(log_path: Path) -> None
     log.close()
     assert rotated_path(log_path, 1).exists()
     assert seen == ["new0", "new1", "new2", "new3"]
+
+
+def test_the_console_script_reaches_the_audit_commands(populated: Path) -> None:
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).parent / "k8s-mcp-server"
+    done = subprocess.run([script, "audit", "verify", populated], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("ok: 7 records")

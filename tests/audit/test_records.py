@@ -31,6 +31,7 @@ PARSED = ParsedCommand(
     verb="get",
     command_class=CommandClass.READ,
     resources=("pods",),
+    names=("web-1",),
     namespaces=("dev",),
     filters=(("grep", "web"),),
 )
@@ -54,6 +55,7 @@ def test_decision_record_carries_the_contract_fields_and_no_secrets() -> None:
     assert record["event"] == "decision" and record["decision"] == "allow"
     assert (record["principal"], record["transport"], record["source_ip"]) == ("ci-bot", "mcp", "127.0.0.1")
     assert record["verbs"] == ["get"] and record["resources"] == ["pods"] and record["namespaces"] == ["dev"]
+    assert record["names"] == ["web-1"]
     assert record["argv"][:4] == ["get", "pods", "-n", "dev"] and record["filters"] == [["grep", "web"]]
     assert record["cluster"]["fingerprint"] == fingerprint(KUBECONFIG)
     text = json.dumps(record)

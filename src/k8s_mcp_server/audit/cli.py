@@ -15,14 +15,16 @@ from typing import Any
 from k8s_mcp_server.audit.chain import GENESIS_HASH
 from k8s_mcp_server.audit.files import chain_files, iter_tail_lines
 from k8s_mcp_server.audit.reader import Line, RecordFilter, iter_records, parse_record, parse_time
-from k8s_mcp_server.audit.table import render_table, safe_text
+from k8s_mcp_server.audit.table import FOLLOW_WIDTHS, render_table, safe_text
 from k8s_mcp_server.audit.verify import verify
 
 POLL_SECONDS = 0.5  # `tail -f` poll interval: quick enough for a human, idle enough for a server
 
 
 def add_audit_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `verify`, `query`, `tail` and `stats`; each sets `func(args) -> int` (the exit code)."""
+    """Add `audit verify|query|tail|stats`; each sets `func(args) -> int` (the exit code)."""
+    audit = subparsers.add_parser("audit", help="verify, query, tail and count the audit log")
+    subparsers = audit.add_subparsers(dest="audit_command", required=True)
     p = subparsers.add_parser("verify", help="check the hash chain of an audit log (files oldest first)")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--rotated", action="store_true", help="also check each FILE's rotated files (FILE.N)")
@@ -94,12 +96,12 @@ def cmd_tail(args: argparse.Namespace) -> int:
     if (missing := _missing([args.file])) is not None:
         return missing
     records = [r for r in (parse_record(line) for line in iter_tail_lines(args.file, args.lines)) if r]
-    _emit(records, as_json=args.json)
+    _emit(records, as_json=args.json, fixed=args.follow)
     if not args.follow:
         return 0
     try:
         for record in follow(args.file):
-            _emit([record], as_json=args.json, header=False)
+            _emit([record], as_json=args.json, header=False, fixed=True)
     except KeyboardInterrupt:
         pass
     return 0
@@ -177,13 +179,17 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def _emit(
-    records: Iterator[dict[str, Any]] | list[dict[str, Any]], *, as_json: bool, header: bool = True
+    records: Iterator[dict[str, Any]] | list[dict[str, Any]],
+    *,
+    as_json: bool,
+    header: bool = True,
+    fixed: bool = False,
 ) -> None:
     if as_json:
         for record in records:
             print(json.dumps(record, sort_keys=True, separators=(",", ":")))
         return
-    lines = render_table(records)
+    lines = render_table(records, min_widths=FOLLOW_WIDTHS if fixed else None)
     for line in lines if header else lines[1:]:
         print(line)
 

@@ -84,12 +84,14 @@ def _common(
         filters: list[list[str]] = []
         verbs: list[str] = []
         resources: list[str] = []
+        names: list[str] = []
     else:
         namespaces = list(parsed.namespaces)
         argv = redact_argv(parsed.argv)
         filters = [redact_argv(stage) for stage in parsed.filters]
         verbs = [parsed.verb] if parsed.verb else []
         resources = list(parsed.resources)
+        names = list(parsed.names)
     return {
         "request_id": request.request_id,
         "principal": request.principal,
@@ -101,6 +103,7 @@ def _common(
         "filters": filters,
         "verbs": verbs,
         "resources": resources,
+        "names": names,
         "namespaces": namespaces,
         "cluster": _cluster(cluster),
     }

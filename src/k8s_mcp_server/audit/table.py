@@ -26,12 +26,31 @@ def cell(record: dict[str, Any], column: str) -> str:
     return safe_text("-" if value is None else value)
 
 
-def render_table(records: Iterable[dict[str, Any]], columns: Sequence[str] = COLUMNS) -> list[str]:
+# Minimum widths for `tail -f`, whose later rows are printed without seeing them all first.
+FOLLOW_WIDTHS: dict[str, int] = {
+    "ts": 27,
+    "event": 10,
+    "principal": 16,
+    "tool": 8,
+    "decision": 12,
+    "rule": 20,
+}
+
+
+def render_table(
+    records: Iterable[dict[str, Any]],
+    columns: Sequence[str] = COLUMNS,
+    min_widths: dict[str, int] | None = None,
+) -> list[str]:
     """Aligned lines: a header, then one line per record; the last column is never padded or cut."""
     rows = [[cell(record, column) for column in columns] for record in records]
     rows = [[_cut(value) if i < len(columns) - 1 else value for i, value in enumerate(row)] for row in rows]
     header = [column.upper() for column in columns]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(columns))]
+    floor = min_widths or {}
+    widths = [
+        max(floor.get(column, 0), *(len(row[i]) for row in [header, *rows]))
+        for i, column in enumerate(columns)
+    ]
     return [
         "  ".join(value.ljust(widths[i]) if i < len(columns) - 1 else value for i, value in enumerate(row))
         for row in [header, *rows]
