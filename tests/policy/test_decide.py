@@ -56,7 +56,7 @@ rules:
         (cmd("list", tool="helm", resources=()), "deny", "default"),
     ],
 )
-def test_rules_default_and_precedence(parsed, outcome, rule):  # type: ignore[no-untyped-def]
+def test_rules_default_and_precedence(parsed, outcome, rule):
     decision = evaluate(policy_of(BASE), parsed)
     assert (decision.outcome, decision.rule) == (outcome, rule)
     assert decision.allowed is (outcome == "allow")
@@ -145,7 +145,7 @@ rules:
         (C.UNKNOWN, "redact", "deny", "builtin:read-only"),
     ],
 )
-def test_read_only_admits_only_read_classes(klass, secrets, outcome, rule):  # type: ignore[no-untyped-def]
+def test_read_only_admits_only_read_classes(klass, secrets, outcome, rule):
     decision = evaluate(policy_of(READ_ONLY.format(secrets=secrets)), cmd("get", command_class=klass))
     assert (decision.outcome, decision.rule) == (outcome, rule)
 
@@ -188,7 +188,7 @@ rules: [{{id: r, effect: allow}}]
         (("dev", "prod"), "", False),
     ],
 )
-def test_namespace_allow_and_deny_lists(namespaces, extra, allowed):  # type: ignore[no-untyped-def]
+def test_namespace_allow_and_deny_lists(namespaces, extra, allowed):
     decision = evaluate(policy_of(NAMESPACES.format(extra=extra)), cmd(namespaces=namespaces))
     assert decision.allowed is allowed
     if not allowed:
@@ -332,5 +332,13 @@ rules:
         (C.WRITE, "default"),
     ],
 )
-def test_rules_can_match_command_classes(klass, rule):  # type: ignore[no-untyped-def]
+def test_rules_can_match_command_classes(klass, rule):
     assert evaluate(policy_of(CLASSES), cmd("x", command_class=klass)).rule == rule
+
+
+def test_a_glob_that_happens_to_match_the_star_marker_does_not_allow_all_namespaces():
+    text = "version: 1\nrules: [{id: short, effect: allow, namespaces: ['?', '[!a]']}]\n"
+    assert evaluate(policy_of(text), cmd(namespaces=("x",))).rule == "short"
+    assert evaluate(policy_of(text), cmd(namespaces=("*",))).rule == "default"
+    builtin = "version: 1\nnamespaces: {allow: ['?']}\nrules: [{id: r, effect: allow}]\n"
+    assert evaluate(policy_of(builtin), cmd(namespaces=("*",))).rule == "builtin:namespaces"

@@ -128,7 +128,7 @@ def test_problems_are_sorted_by_line_whatever_order_they_are_found_in():
         ("version: 1\n---\nversion: 1\n", "not valid YAML"),
     ],
 )
-def test_each_mistake_is_reported_with_its_position(text, expected):  # type: ignore[no-untyped-def]
+def test_each_mistake_is_reported_with_its_position(text, expected):
     problems = problems_of(text)
     assert any(expected in p for p in problems), problems
     assert all(p.startswith("p.yaml:") for p in problems)
@@ -242,7 +242,7 @@ def test_a_billion_laughs_file_is_refused_without_expanding():
         "version: 1\nnamespaces: {allow: [2001-01-01]}\n",
     ],
 )
-def test_odd_yaml_is_refused_with_a_problem_never_a_crash(text):  # type: ignore[no-untyped-def]
+def test_odd_yaml_is_refused_with_a_problem_never_a_crash(text):
     assert problems_of(text)
 
 

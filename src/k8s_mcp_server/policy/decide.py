@@ -85,8 +85,10 @@ def rule_matches(rule: CompiledRule, parsed: ParsedCommand) -> bool:
     if not _covers(rule.resources, parsed.resources, any_of=any_of, base_names=any_of):
         return False
     namespaces = () if parsed.cluster_scoped else parsed.namespaces
-    if any_of and "*" in namespaces and rule.namespaces is not None:
-        return True  # all namespaces include whichever ones the deny rule names
+    if "*" in namespaces and rule.namespaces is not None:
+        # all namespaces include whichever ones a deny rule names; an allow rule must say "*"
+        # (a glob such as "?" would otherwise match the marker "*" itself)
+        return any_of or rule.namespaces.any
     return _covers(rule.namespaces, namespaces, any_of=any_of, base_names=False)
 
 
