@@ -268,3 +268,8 @@ def test_unknown_class_gets_a_suggestion():
 def test_allow_rule_for_write_classes_under_read_only_is_a_contradiction():
     problems = problems_of("version: 1\nrules: [{id: w, effect: allow, classes: [write]}]\n")
     assert any("rule 'w' allows only classes that read_only: true refuses (write)" in p for p in problems)
+
+
+def test_deeply_nested_yaml_is_a_problem_not_a_recursion_error():
+    problems = problems_of("version: 1\nx: " + "[" * 5000 + "]" * 5000 + "\n")
+    assert any("nested deeper than 16 levels" in p for p in problems)

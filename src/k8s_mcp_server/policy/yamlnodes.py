@@ -21,6 +21,9 @@ _STANDARD_TAGS = frozenset(
 )
 
 
+MAX_DEPTH = 16
+
+
 class Unreadable:
     """A scalar the safe constructor refuses (bad tag, `!!int abc`): equal to no expected value."""
 
@@ -55,8 +58,16 @@ class Problems:
 
 def compose(text: str, problems: Problems) -> Node | None:
     """The document's root node, or None after recording why it cannot be read."""
+    depth = 0
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:  # the composer recurses per level: stop before Python's limit
+                    problems.add(event.start_mark, f"nested deeper than {MAX_DEPTH} levels; a policy is flat")
+                    return None
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
             if isinstance(event, yaml.AliasEvent):
                 problems.add(event.start_mark, "aliases (*name) are not allowed; write the value out")
             elif getattr(event, "anchor", None) is not None:
