@@ -216,3 +216,17 @@ def test_write_after_close_fails_closed(log_path: Path) -> None:
 def test_new_file_is_private(audit_log: AuditLog, log_path: Path) -> None:
     audit_log.write(sample(1))
     assert log_path.stat().st_mode & 0o077 == 0
+
+
+def test_live_file_holding_only_a_torn_line_continues_from_the_rotated_file(log_path: Path) -> None:
+    log = AuditLog(log_path, fsync=False, max_bytes=1)
+    log.write(sample(1))
+    last = log.write(sample(2))
+    log.close()
+    rotated_path(log_path, 1).unlink()
+    log_path.rename(rotated_path(log_path, 1))
+    log_path.write_bytes(b'{"request_id":"cut-sho')  # crash during the first write after a rotation
+    again = AuditLog(log_path, fsync=False)
+    assert again.write(sample(3))["prev_hash"] == last["hash"]
+    again.close()
+    assert verify([rotated_path(log_path, 1), log_path]).records == 2

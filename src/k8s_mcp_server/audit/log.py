@@ -140,10 +140,13 @@ class AuditLog:
         """The hash to continue from: last record of the live file, else of the newest rotated file."""
         for candidate in (self.path, rotated_path(self.path, 1)):
             if candidate.exists() and candidate.stat().st_size > 0:
-                return self._last_hash_of(candidate, live=candidate == self.path)
+                found = self._last_hash_of(candidate, live=candidate == self.path)
+                if found is not None:
+                    return found
         return GENESIS_HASH
 
-    def _last_hash_of(self, path: Path, *, live: bool) -> str:
+    def _last_hash_of(self, path: Path, *, live: bool) -> str | None:
+        """The last record's hash; None if the file holds no complete line (after cutting a torn one)."""
         tail = read_tail(path)
         if tail.torn:
             torn_hash = _hash_of_line(tail.torn)
@@ -160,7 +163,7 @@ class AuditLog:
                 )
                 os.truncate(path, tail.complete_end)
         if tail.last_line is None:
-            return GENESIS_HASH
+            return None
         last_hash = _hash_of_line(tail.last_line)
         if last_hash is None:
             raise AuditUnavailable(
