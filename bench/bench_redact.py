@@ -126,7 +126,7 @@ CONFIGMAP = """- apiVersion: v1
     namespace: team-{ns}
 """
 
-SECRET = """- apiVersion: v1
+OPAQUE = """- apiVersion: v1
   data:
     password: {pw}
     username: YWRtaW4=
@@ -139,7 +139,7 @@ SECRET = """- apiVersion: v1
 
 LOG = (
     "2024-05-01T10:00:{s:02d}.123Z INFO  http request method=GET path=/api/v1/items/{i} status=200 "
-    "duration_ms=12 user_agent=\"curl/8.0\" trace_id={digest}\n"
+    'duration_ms=12 user_agent="curl/8.0" trace_id={digest}\n'
     "2024-05-01T10:00:{s:02d}.456Z DEBUG cache hit key=items:{i} size=2048\n"
     "2024-05-01T10:00:{s:02d}.789Z WARN  retrying upstream https://api.example.com/v2/items attempt=2\n"
 )
@@ -152,9 +152,13 @@ def yaml_list() -> str:
     while size < TARGET:
         ns = i % 50
         digest = f"{i:064x}"
-        templates = (POD, POD, DEPLOY, CONFIGMAP, SECRET if i % 20 == 4 else POD)
+        templates = (POD, POD, DEPLOY, CONFIGMAP, OPAQUE if i % 20 == 4 else POD)
         chunk = templates[i % len(templates)].format(
-            i=i, ns=ns, rv=1000 + i, digest=digest, ip=i % 250,
+            i=i,
+            ns=ns,
+            rv=1000 + i,
+            digest=digest,
+            ip=i % 250,
             pw=base64.b64encode(f"pw-{i}-secret".encode()).decode(),
         )
         parts.append(chunk)

@@ -42,7 +42,8 @@ def known_secret_forms(known_secrets: Sequence[str]) -> list[str]:
 
 def _decodes_to_credential(blob: str) -> bool:
     body = blob.rstrip("=")
-    body = body[: len(body) - len(body) % 4]
+    rest = len(body) % 4
+    body = body[:-1] if rest == 1 else body + "=" * (-len(body) % 4)
     try:
         decoded = base64.b64decode(body, validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
