@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from k8s_mcp_server.errors import CommandError
-from k8s_mcp_server.parse import parse_command
-from k8s_mcp_server.parse import shell
+from k8s_mcp_server.parse import parse_command, shell
 from k8s_mcp_server.parse.shell import split_pipeline
 
 

@@ -57,7 +57,9 @@ def test_filters_exclude_programs_that_run_code_or_decode_secrets() -> None:
 
 
 def test_guarded_flags_per_tool() -> None:
-    assert {"kubeconfig", "token", "server", "as", "raw", "filename", "from-file", "v"} <= GUARDED_FLAGS["kubectl"]
+    assert {"kubeconfig", "token", "server", "as", "raw", "filename", "from-file", "v"} <= GUARDED_FLAGS[
+        "kubectl"
+    ]
     assert {"post-renderer", "kube-token", "values", "set-file", "repo"} <= GUARDED_FLAGS["helm"]
     assert {"server", "auth-token", "config", "header", "insecure"} <= GUARDED_FLAGS["argocd"]
     assert "namespace" not in GUARDED_FLAGS["kubectl"]

@@ -67,10 +67,23 @@ def parse_command(
     max_length: int = 8192,
 ) -> ParsedCommand:
     """Parse `command` for `tool`'s endpoint; raises CommandError for anything refused."""
-    return _parse(tool, command, namespace, default_namespace, max_length)
+    result = _cached(tool, command, namespace, default_namespace, max_length)
+    if isinstance(result, CommandError):
+        raise CommandError(result.message)  # a fresh exception: no traceback shared between callers
+    return result
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
+def _cached(
+    tool: str, command: str, namespace: str | None, default_ns: str, max_length: int
+) -> ParsedCommand | CommandError:
+    """Refusals are cached too, so a repeated bad command costs as little as a repeated good one."""
+    try:
+        return _parse(tool, command, namespace, default_ns, max_length)
+    except CommandError as error:
+        return CommandError(error.message)
+
+
 def _parse(tool: str, command: str, namespace: str | None, default_ns: str, max_length: int) -> ParsedCommand:
     if tool not in SPECS:
         raise CommandError(f"unknown tool '{tool}'; use one of {', '.join(TOOLS)}")

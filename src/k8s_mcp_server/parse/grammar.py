@@ -40,6 +40,7 @@ class ToolSpec:
             for depth in range(len(words)):
                 parents.setdefault(" ".join(words[:depth]), set()).add(words[depth])
         object.__setattr__(self, "_children", {k: frozenset(v) for k, v in parents.items()})
+        object.__setattr__(self, "_tables", {})
 
     def children(self, path: str) -> frozenset[str]:
         found: dict[str, frozenset[str]] = self._children  # type: ignore[attr-defined]
@@ -54,6 +55,12 @@ class ToolSpec:
         """The flag table of the command at `path`: global, common, then the most specific overrides."""
         if not path:
             return self.global_flags
+        cache: dict[str, Table] = self._tables  # type: ignore[attr-defined]
+        if path not in cache:
+            cache[path] = self._layered(path)
+        return cache[path]
+
+    def _layered(self, path: str) -> Table:
         layers = [self.common_flags]
         words = path.split(" ")
         layers += [
@@ -73,6 +80,7 @@ class Scan:
     flags: tuple[tuple[FlagSpec, str | None], ...]
     after_dashes: tuple[str, ...]  # positionals after `--`
     shape: tuple[tuple[int, str], ...]  # (argv index, role) for the cross-check of the two walks
+    early_flags: int = 0  # flags read before the full subcommand path was known
 
 
 def _walk(argv: tuple[str, ...], spec: ToolSpec, fixed: Table | None) -> Scan:
@@ -82,7 +90,7 @@ def _walk(argv: tuple[str, ...], spec: ToolSpec, fixed: Table | None) -> Scan:
     flags: list[tuple[FlagSpec, str | None]] = []
     shape: list[tuple[int, str]] = []
     done = dashes = False
-    i = 0
+    i = early = 0
     while i < len(argv):
         arg, here = argv[i], " ".join(path)
         if dashes:
@@ -100,6 +108,7 @@ def _walk(argv: tuple[str, ...], spec: ToolSpec, fixed: Table | None) -> Scan:
             table = fixed if fixed is not None else spec.flags_for(here)
             where = f"'{spec.name} {here}'" if here else f"'{spec.name}' before the subcommand (put it after)"
             reads = list(read_flags(argv, i, table, where))
+            early += 0 if done or (here and not spec.children(here)) else 1
             flags.extend((r.spec, r.value) for r in reads)
             shape.append((i, "flag:" + ",".join(f"{r.spec.name}:{r.spec.kind.value}" for r in reads)))
             i += max(r.consumed for r in reads)
@@ -124,6 +133,7 @@ def _walk(argv: tuple[str, ...], spec: ToolSpec, fixed: Table | None) -> Scan:
         flags=tuple(flags),
         after_dashes=tuple(after),
         shape=tuple(shape),
+        early_flags=early,
     )
 
 
@@ -142,6 +152,8 @@ def scan(argv: tuple[str, ...], spec: ToolSpec) -> Scan:
     if first.path not in spec.verbs:
         known = ", ".join(sorted(spec.children(first.path)))
         raise CommandError(f"'{spec.name} {first.path}' needs a subcommand: one of {known}")
+    if first.early_flags == 0:
+        return first  # every flag was already read with the final command's table
     second = _walk(argv, spec, spec.flags_for(first.path))
     if second.shape != first.shape:
         raise CommandError(
