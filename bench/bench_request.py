@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 from mcp import ClientSession
-from mcp.client.streamable_http import streamablehttp_client
+from mcp.client.streamable_http import streamable_http_client
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -49,7 +49,8 @@ async def measure(rounds: int) -> None:
     try:
         async with (
             httpx.AsyncClient(base_url=server.url, timeout=60) as client,
-            streamablehttp_client(f"{server.url}/mcp", headers=headers) as (read, write, _),
+            httpx.AsyncClient(headers=headers, timeout=60) as mcp_http,
+            streamable_http_client(f"{server.url}/mcp", http_client=mcp_http) as (read, write, _),
             ClientSession(read, write) as session,
         ):
             await session.initialize()

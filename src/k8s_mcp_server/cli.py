@@ -17,12 +17,14 @@ from k8s_mcp_server.settings import Settings
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn  # noqa: PLC0415 - only `serve` needs the server
+    import uvicorn
 
-    from k8s_mcp_server.api import create_app  # noqa: PLC0415
+    from k8s_mcp_server.api import create_app
 
     overrides: dict[str, Any] = {
-        k: v for k, v in {"host": args.host, "port": args.port, "policy": args.policy}.items() if v is not None
+        k: v
+        for k, v in {"host": args.host, "port": args.port, "policy": args.policy}.items()
+        if v is not None
     }
     if args.insecure_bind:
         overrides["allow_insecure_bind"] = True
@@ -30,8 +32,8 @@ def serve(args: argparse.Namespace) -> int:
     if not settings.api_keys_file and not is_loopback(settings.host) and settings.host != "localhost":
         if not settings.allow_insecure_bind:
             print(
-                f"refusing to listen on {settings.host} without API keys: anyone who can reach the port could "
-                "run commands. Set K8S_MCP_API_KEYS_FILE (see `k8s-mcp-server keys`), bind 127.0.0.1, or "
+                f"refusing to listen on {settings.host} without API keys: anyone who can reach the port "
+                "could run commands. Set K8S_MCP_API_KEYS_FILE, bind 127.0.0.1, or "
                 "pass --insecure-bind if something in front of this server authenticates callers.",
                 file=sys.stderr,
             )
@@ -59,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="listen address (default 127.0.0.1; K8S_MCP_HOST)")
     p.add_argument("--port", type=int, help="listen port (default 9096; K8S_MCP_PORT)")
     p.add_argument("--policy", type=Path, help="policy file (default policies/default.yaml; K8S_MCP_POLICY)")
-    p.add_argument("--insecure-bind", action="store_true", help="allow a non-loopback address without API keys")
+    p.add_argument(
+        "--insecure-bind", action="store_true", help="allow a non-loopback address without API keys"
+    )
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=serve)
     add_policy_commands(sub)

@@ -67,7 +67,9 @@ class ParsedCommand:
     namespaces: tuple[str, ...] = ()  # namespaces touched; ("*",) for --all-namespaces
     cluster_scoped: bool = False  # every resource touched is cluster-scoped (namespaces do not apply)
     flags: tuple[Flag, ...] = ()
-    guarded_flags: tuple[str, ...] = ()  # credential/file flags the engine refuses unless the policy names them
+    guarded_flags: tuple[
+        str, ...
+    ] = ()  # credential/file flags the engine refuses unless the policy names them
     output_format: str | None = None  # -o value, e.g. "yaml", "jsonpath={.data}"
     filters: tuple[tuple[str, ...], ...] = ()  # argv of each `|` stage after the tool
 

@@ -98,7 +98,7 @@ class Pipeline:
                     code="kubeconfig_required",
                 )
         except ProxyError as exc:
-            self.audit.write(
+            await self.audit.awrite(
                 decision_record(
                     request=request,
                     parsed=parsed,
@@ -115,7 +115,7 @@ class Pipeline:
 
         decision = evaluate(policy, parsed)
         cluster = kubeconfig.cluster if kubeconfig else None
-        self.audit.write(
+        await self.audit.awrite(
             decision_record(
                 request=request,
                 parsed=parsed,
@@ -145,7 +145,7 @@ class Pipeline:
         del raw
         warnings = decision.warnings
         try:
-            self.audit.write(
+            await self.audit.awrite(
                 completion_record(
                     request=request, parsed=parsed, decision=decision, cluster=cluster, output=output
                 )
@@ -164,4 +164,3 @@ class Pipeline:
     def _timeout(self, requested: float | None) -> float:
         wanted = self.command_timeout if requested is None or requested <= 0 else requested
         return min(wanted, self.max_command_timeout)
-

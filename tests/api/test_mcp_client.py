@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 from mcp import ClientSession
-from mcp.client.streamable_http import streamablehttp_client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, TextContent
 
 from tests.support.cluster import Cluster
@@ -20,7 +21,8 @@ async def call(
     server: Server, headers: dict[str, str], tool: str, arguments: dict[str, Any]
 ) -> CallToolResult:
     async with (
-        streamablehttp_client(f"{server.url}/mcp", headers=headers) as (read, write, _),
+        httpx.AsyncClient(headers=headers, timeout=60) as http,
+        streamable_http_client(f"{server.url}/mcp", http_client=http) as (read, write, _),
         ClientSession(read, write) as session,
     ):
         await session.initialize()
@@ -33,7 +35,7 @@ def text_of(result: CallToolResult) -> str:
 
 async def test_list_tools_shows_the_four_tools_and_nothing_else(server: Server) -> None:
     async with (
-        streamablehttp_client(f"{server.url}/mcp") as (read, write, _),
+        streamable_http_client(f"{server.url}/mcp") as (read, write, _),
         ClientSession(read, write) as session,
     ):
         await session.initialize()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -37,8 +36,11 @@ DESCRIPTION = (
 
 def policy_summary(policy: CompiledPolicy) -> str:
     parts = ["Policy:", "read-only;" if policy.read_only else "writes may be allowed by rules;"]
-    parts.append({"redact": "Secret values are redacted;", "deny": "reading Secrets is refused;"}.get(
-        policy.secrets, "Secrets are returned as stored;"))
+    parts.append(
+        {"redact": "Secret values are redacted;", "deny": "reading Secrets is refused;"}.get(
+            policy.secrets, "Secrets are returned as stored;"
+        )
+    )
     parts.append(f"filters after `|`: {', '.join(policy.pipes)}." if policy.pipes else "no pipes.")
     if policy.mode == "dry-run":
         parts.append("(dry-run: would-be denials run and come back as warnings.)")
@@ -49,14 +51,11 @@ def build_state(settings: Settings) -> AppState:
     """Everything that can fail at start fails here, before the server listens (fail closed)."""
     policies = PolicyStore(settings.policy)
     keys = load_api_keys(settings.api_keys_file) if settings.api_keys_file else ()
-    kube_policy = KubeconfigPolicy(
-        allow_proxy_url=settings.allow_proxy_url,
-        allow_insecure_tls=settings.allow_insecure_tls,
-        denied_networks=settings.denied_server_networks,
-        denied_hosts=_own_addresses(settings),
-    )
+    kube_policy = KubeconfigPolicy.from_settings(settings)
     default_kubeconfig = (
-        load_kubeconfig_file(settings.default_kubeconfig, kube_policy) if settings.default_kubeconfig else None
+        load_kubeconfig_file(settings.default_kubeconfig, kube_policy)
+        if settings.default_kubeconfig
+        else None
     )
     configured = {
         "kubectl": settings.kubectl,
@@ -88,19 +87,6 @@ def build_state(settings: Settings) -> AppState:
         max_command_length=settings.max_command_length,
     )
     return AppState(pipeline=pipeline, authenticator=Authenticator(keys))
-
-
-def _own_addresses(settings: Settings) -> tuple[str, ...]:
-    """The proxy's own listening address, which a caller's kubeconfig must not point back at."""
-    hosts = {settings.host, "127.0.0.1", "localhost", "::1"} if _is_local(settings.host) else {settings.host}
-    return tuple(sorted(f"{h}:{settings.port}" for h in hosts))
-
-
-def _is_local(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback or ipaddress.ip_address(host).is_unspecified
-    except ValueError:
-        return host == "localhost"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -40,7 +40,9 @@ def load_api_keys(path: Path) -> tuple[ApiKey, ...]:
         if len(digest) != 64 or not set(digest) <= _HEX:
             raise ValueError(f"{where}: `sha256` must be 64 hex digits (sha256sum of the key)")
         policy = entry.get("policy")
-        keys.append(ApiKey(principal=principal, sha256=bytes.fromhex(digest), policy=Path(policy) if policy else None))
+        keys.append(
+            ApiKey(principal=principal, sha256=bytes.fromhex(digest), policy=Path(policy) if policy else None)
+        )
     return tuple(keys)
 
 

@@ -78,7 +78,10 @@ async def _reject(send: Send, exc: ProxyError) -> None:
         {
             "type": "http.response.start",
             "status": exc.status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": payload})

@@ -27,9 +27,7 @@ class ToolRequest(BaseModel):
         pattern=_NAMESPACE,
         description="Same as `-n` in the command; a different `-n` in the command is an error.",
     )
-    timeout: float | None = Field(
-        default=None, gt=0, description="Seconds; capped by the server's maximum."
-    )
+    timeout: float | None = Field(default=None, gt=0, description="Seconds; capped by the server's maximum.")
 
 
 class ToolResponse(BaseModel):

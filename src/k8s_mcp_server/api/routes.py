@@ -114,7 +114,7 @@ def _make_handler(tool: str) -> Any:
         try:
             key = state.authenticator.principal(request.headers.get("authorization"), source_ip)
         except ProxyError as exc:
-            state.pipeline.audit.write(
+            await state.pipeline.audit.awrite(
                 decision_record(
                     request=command_request,
                     parsed=None,
