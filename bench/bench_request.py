@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.conftest import server_env  # noqa: E402
-from tests.support.cluster import start_cluster  # noqa: E402
+from tests.support.cluster import start_cluster, stop_cluster  # noqa: E402
 from tests.support.server import start_server  # noqa: E402
 from tests.support.standins import write_standins  # noqa: E402
 
@@ -66,7 +66,8 @@ async def measure(rounds: int) -> None:
                 res = await client.post("/tools/kubectl", json={"command": COMMAND}, headers=headers)
                 r = (time.perf_counter() - t) * 1000
                 assert res.status_code == 200 and res.json()["success"], res.text
-                assert res.json()["output"].encode() == proc.stdout
+                names = [line.split()[0] for line in res.json()["output"].splitlines()]
+                assert names == [line.split()[0] for line in proc.stdout.decode().splitlines()]
                 t = time.perf_counter()
                 result = await session.call_tool("kubectl", {"command": COMMAND})
                 m = (time.perf_counter() - t) * 1000
@@ -77,6 +78,7 @@ async def measure(rounds: int) -> None:
                     mcp.append(m)
     finally:
         server.stop()
+        stop_cluster(cluster)
     d_med, r_med, m_med = (statistics.median(x) for x in (direct, rest, mcp))
     print(f"kubectl {COMMAND!r} against the real API server, {rounds} rounds, interleaved")
     print(f"  kubectl run directly   {ms(direct)}")

@@ -22,7 +22,7 @@ from k8s_mcp_server.contracts import (
 )
 from k8s_mcp_server.errors import AuditUnavailable, KubeconfigError, ProxyError
 from k8s_mcp_server.execute import Executor
-from k8s_mcp_server.kubeconfig import Kubeconfig, KubeconfigPolicy, load_kubeconfig
+from k8s_mcp_server.kubeconfig import Kubeconfig, KubeconfigCache, KubeconfigPolicy
 from k8s_mcp_server.parse import parse_command
 from k8s_mcp_server.policy import PolicyStore, evaluate
 from k8s_mcp_server.redact import Redactor
@@ -71,7 +71,7 @@ class Pipeline:
         self.audit = audit
         self.redactor = redactor
         self.executor = executor
-        self.kubeconfig_policy = kubeconfig_policy
+        self.kubeconfigs = KubeconfigCache(kubeconfig_policy)
         self.default_kubeconfig = default_kubeconfig
         self.command_timeout = command_timeout
         self.max_command_timeout = max_command_timeout
@@ -134,6 +134,7 @@ class Pipeline:
             parsed.pipeline,
             kubeconfig=kubeconfig.sanitized if kubeconfig else None,
             timeout=self._timeout(request.timeout),
+            cache_key=cluster.fingerprint if cluster else None,
         )
         known = kubeconfig.credentials if kubeconfig else ()
         if len(raw.stdout) + len(raw.stderr) > REDACT_INLINE_LIMIT:
@@ -158,7 +159,7 @@ class Pipeline:
 
     def _kubeconfig(self, encoded: str | None) -> Kubeconfig | None:
         if encoded:
-            return load_kubeconfig(encoded, self.kubeconfig_policy)
+            return self.kubeconfigs.load(encoded)
         return self.default_kubeconfig
 
     def _timeout(self, requested: float | None) -> float:

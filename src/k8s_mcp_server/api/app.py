@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         state.pipeline.audit.close()
+        state.pipeline.executor.close()
 
     app = FastAPI(title="k8s-mcp-server", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.k8s = state

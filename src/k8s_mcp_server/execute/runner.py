@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import shutil
 import signal
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -80,6 +82,8 @@ class Executor:
         max_queue: int,
     ) -> None:
         self._binaries = dict(binaries)
+        # kubectl's discovery cache per kubeconfig fingerprint, private to this server process
+        self._cache_root = Path(tempfile.mkdtemp(prefix="k8s-mcp-discovery-"))
         self._max_output = max_output_bytes
         self._slots = asyncio.Semaphore(max_concurrency)
         self._max_waiting = max_concurrency + max_queue
@@ -90,19 +94,38 @@ class Executor:
         return self._binaries
 
     async def run(
-        self, pipeline: Sequence[Sequence[str]], *, kubeconfig: bytes | None, timeout: float
+        self,
+        pipeline: Sequence[Sequence[str]],
+        *,
+        kubeconfig: bytes | None,
+        timeout: float,
+        cache_key: str | None = None,
     ) -> RawOutput:
-        """Run `pipeline` (argv per stage, program names unresolved) and return what it printed."""
+        """Run `pipeline` (argv per stage, program names unresolved) and return what it printed.
+
+        `cache_key` (the kubeconfig's fingerprint) selects a discovery cache shared only by requests
+        that carry the very same kubeconfig, so no caller reads or seeds another caller's cache.
+        """
         argvs = [self._resolve(stage) for stage in pipeline]
         if self._admitted >= self._max_waiting:
             raise Busy("too many requests in flight; retry in a moment")
         self._admitted += 1
         try:
             async with self._slots:
-                with workspace(kubeconfig) as ws:
+                with workspace(kubeconfig, discovery_cache=self._discovery_cache(cache_key)) as ws:
                     return await self._run(argvs, ws.environment(), str(ws.root), timeout)
         finally:
             self._admitted -= 1
+
+    def _discovery_cache(self, key: str | None) -> Path | None:
+        if key is None:
+            return None
+        path = self._cache_root / hashlib.sha256(key.encode()).hexdigest()[:32]
+        path.mkdir(mode=0o700, exist_ok=True)
+        return path
+
+    def close(self) -> None:
+        shutil.rmtree(self._cache_root, ignore_errors=True)
 
     def _resolve(self, stage: Sequence[str]) -> list[str]:
         program = self._binaries.get(stage[0])

@@ -18,6 +18,7 @@ _SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 class Workspace:
     root: Path
     kubeconfig: Path | None
+    discovery_cache: Path | None = None
 
     def environment(self) -> dict[str, str]:
         """The child's whole environment: an allow-list, built from the workspace alone."""
@@ -35,7 +36,7 @@ class Workspace:
             "HELM_CACHE_HOME": f"{home}/.cache/helm",
             "HELM_DATA_HOME": f"{home}/.local/share/helm",
             "HELM_PLUGINS": f"{home}/.local/share/helm/plugins",
-            "KUBECACHEDIR": f"{home}/.kube/cache",
+            "KUBECACHEDIR": str(self.discovery_cache or f"{home}/.kube/cache"),
             "KUBECTL_KUBERC": "false",  # no user preferences file (kubectl >= 1.33 reads ~/.kube/kuberc)
         }
         # An empty KUBECONFIG would make kubectl fall back to ~/.kube/config; point at a file that
@@ -45,8 +46,12 @@ class Workspace:
 
 
 @contextmanager
-def workspace(kubeconfig: bytes | None) -> Iterator[Workspace]:
-    """Create the 0700 directory (kubeconfig 0600 inside), and remove it on every path out."""
+def workspace(kubeconfig: bytes | None, *, discovery_cache: Path | None = None) -> Iterator[Workspace]:
+    """Create the 0700 directory (kubeconfig 0600 inside), and remove it on every path out.
+
+    `discovery_cache` is kubectl's API discovery cache, kept across requests by the executor for one
+    kubeconfig (same server, same credentials): without it every request re-discovers the API.
+    """
     root = Path(tempfile.mkdtemp(prefix="k8s-mcp-"))  # mkdtemp creates it 0700
     try:
         (root / "home").mkdir(mode=0o700)
@@ -56,6 +61,6 @@ def workspace(kubeconfig: bytes | None) -> Iterator[Workspace]:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(kubeconfig)
-        yield Workspace(root=root, kubeconfig=path)
+        yield Workspace(root=root, kubeconfig=path, discovery_cache=discovery_cache)
     finally:
         shutil.rmtree(root, ignore_errors=True)
