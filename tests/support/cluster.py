@@ -67,6 +67,8 @@ def start_cluster(tmp: Path) -> Cluster:
         norights = os.environ.get("K8S_MCP_TEST_NORIGHTS_KUBECONFIG")
         path = Path(norights) if norights else _service_account_kubeconfig(cluster, tmp)
         return Cluster(Path(existing), path, bin_dir, started_here=False)
+    status = subprocess.run(["bash", str(SCRIPT), "status"], capture_output=True, text=True, timeout=60)
+    already_running = "kube-apiserver: running" in status.stdout
     proc = subprocess.run(
         ["bash", str(SCRIPT), "start"], capture_output=True, text=True, timeout=CLUSTER_START_TIMEOUT
     )
@@ -83,7 +85,7 @@ def start_cluster(tmp: Path) -> Cluster:
         admin=Path(values["K8S_MCP_TEST_KUBECONFIG"]),
         norights=Path(values["K8S_MCP_TEST_NORIGHTS_KUBECONFIG"]),
         bin_dir=Path(values["K8S_MCP_TEST_BIN"]),
-        started_here=True,
+        started_here=not already_running,  # a cluster someone else started is left running
     )
 
 
