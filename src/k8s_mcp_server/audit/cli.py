@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from k8s_mcp_server.audit.chain import GENESIS_HASH
+from k8s_mcp_server.audit.chain import GENESIS_HASH, is_hash
 from k8s_mcp_server.audit.files import chain_files, iter_tail_lines
 from k8s_mcp_server.audit.reader import Line, RecordFilter, iter_records, parse_record, parse_time
 from k8s_mcp_server.audit.table import FOLLOW_WIDTHS, render_table, safe_text
@@ -28,6 +28,13 @@ def add_audit_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     p = subparsers.add_parser("verify", help="check the hash chain of an audit log (files oldest first)")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--rotated", action="store_true", help="also check each FILE's rotated files (FILE.N)")
+    p.add_argument(
+        "--anchor",
+        action="append",
+        default=[],
+        metavar="HASH",
+        help="a record hash kept outside the log (repeatable); fail if no record carries it",
+    )
     p.set_defaults(func=cmd_verify)
 
     p = subparsers.add_parser("query", help="filter records; prints a table or JSON Lines")
@@ -59,10 +66,22 @@ def cmd_verify(args: argparse.Namespace) -> int:
         files.extend(chain_files(path) if args.rotated else [path])
     if (missing := _missing(files)) is not None:
         return missing
-    result = verify(files)
+    if bad := [anchor for anchor in args.anchor if not is_hash(anchor.lower())]:
+        print(f"error: --anchor {safe_text(bad[0])} is not a record hash (64 hex digits)", file=sys.stderr)
+        return 2
+    result = verify(files, anchors=args.anchor)
     if result.problem is not None:
         print(f"FAIL: {safe_text(result.problem)}")
         print(f"({result.records} records before it are intact)")
+        return 1
+    if result.missing_anchors:
+        print(
+            f"FAIL: the anchored hash {result.missing_anchors[0]} is not in the log: records were cut off "
+            "the end, the log was rewritten, or the file holding that record was not given"
+        )
+        print(
+            f"(the {result.records} records given form an intact chain, last hash {result.last_hash or '-'})"
+        )
         return 1
     print(f"ok: {result.records} records, last hash {result.last_hash or '-'}")
     if result.first_prev_hash not in (None, GENESIS_HASH):

@@ -33,14 +33,21 @@ class VerifyResult:
     last_hash: str | None
     first_prev_hash: str | None  # GENESIS_HASH unless the set starts after files that were rotated away
     problem: Problem | None
+    missing_anchors: tuple[str, ...] = ()  # anchored hashes that no record in the files carries
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
 
-def verify(paths: Sequence[Path]) -> VerifyResult:
-    """Check every line is a canonical JSON record, every hash recomputes and every prev_hash links."""
+def verify(paths: Sequence[Path], anchors: Sequence[str] = ()) -> VerifyResult:
+    """Check every line is a canonical JSON record, every hash recomputes and every prev_hash links.
+
+    `anchors` are hashes kept outside the log (see docs/audit.md): each must be the hash of a record in
+    the files, which catches what the chain alone cannot: records cut off at a line boundary at the
+    end, or a log rewritten from scratch with a fresh chain.
+    """
+    wanted = {anchor.lower() for anchor in anchors}
     count = 0
     last_hash: str | None = None
     first_prev: str | None = None
@@ -62,8 +69,15 @@ def verify(paths: Sequence[Path]) -> VerifyResult:
         if first_prev is None:
             first_prev = str(record["prev_hash"])
         last_hash = str(record["hash"])
+        wanted.discard(last_hash)
         count += 1
-    return VerifyResult(records=count, last_hash=last_hash, first_prev_hash=first_prev, problem=None)
+    return VerifyResult(
+        records=count,
+        last_hash=last_hash,
+        first_prev_hash=first_prev,
+        problem=None,
+        missing_anchors=tuple(anchor for anchor in anchors if anchor.lower() in wanted),
+    )
 
 
 def _unparsable(line: Line) -> Problem:
