@@ -44,7 +44,12 @@ def is_running(pid: int) -> bool:
 
 
 def k8s_workspaces() -> set[str]:
-    return {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("k8s-mcp-")}
+    # per-request workspaces only: the executor's discovery cache root lives as long as the executor
+    return {
+        p
+        for p in os.listdir(tempfile.gettempdir())
+        if p.startswith("k8s-mcp-") and not p.startswith("k8s-mcp-discovery-")
+    }
 
 
 async def test_a_pipeline_runs_as_real_processes_joined_by_pipes() -> None:
