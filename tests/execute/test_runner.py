@@ -180,14 +180,28 @@ async def test_requests_past_the_queue_get_busy() -> None:
     assert (await second).exit_code == 0
 
 
-async def test_a_cancelled_request_kills_its_process_and_removes_its_workspace() -> None:
-    before = k8s_workspaces()
-    task = asyncio.ensure_future(make_executor().run([["sleep", "30"]], kubeconfig=b"x", timeout=60))
-    await asyncio.sleep(0.3)
+async def test_a_cancelled_request_kills_its_process_and_removes_its_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid_file = tmp_path / "sleeper.pid"
+    sleeper = script(
+        tmp_path,
+        "sleeper",
+        f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(30)",
+    )
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # private: other test runs cannot interfere
+    executor = make_executor({"sleeper": sleeper})
+    task = asyncio.ensure_future(executor.run([["sleeper"]], kubeconfig=b"x", timeout=60))
+    for _ in range(50):
+        await asyncio.sleep(0.1)
+        if pid_file.exists() and pid_file.read_text():
+            break
+    assert len(k8s_workspaces()) == 1  # the request's workspace exists while it runs
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert k8s_workspaces() <= before
+    assert k8s_workspaces() == set()
+    assert not is_running(int(pid_file.read_text()))
 
 
 def test_binaries_resolve_to_absolute_paths_and_missing_ones_are_left_out(tmp_path: Path) -> None:
