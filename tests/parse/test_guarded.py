@@ -54,6 +54,11 @@ CASES = [
     ("helm", "install web bitnami/nginx --values=v.yaml", "values"),
     ("helm", "install web bitnami/nginx --set-file a=/etc/passwd", "set-file"),
     ("helm", "template web /etc/chart", "chart-path"),
+    ("helm", "template ./chart", "chart-path"),
+    ("helm", "install web chart", "chart-path"),
+    ("helm", "upgrade web mychart -n dev", "chart-path"),
+    ("helm", "show values mychart", "chart-path"),
+    ("helm", "install mychart --generate-name", "chart-path"),
     ("helm", "template web bitnami/nginx --output-dir /tmp/x", "output-dir"),
     ("istioctl", "install -f /etc/op.yaml", "filename"),
     ("istioctl", "analyze /etc/x.yaml", "filename"),
@@ -86,6 +91,9 @@ def test_guarded_flag_is_recorded_not_refused(tool: str, command: str, flag: str
         ("kubectl", "debug web --profile=general --image=busybox"),
         ("helm", "install web bitnami/nginx --set a=b"),
         ("helm", "list -f web"),
+        ("helm", "install web oci://ghcr.io/x/chart"),
+        ("helm", "upgrade web https://example.com/chart-1.0.tgz"),
+        ("helm", "template web bitnami/nginx"),
     ],
 )
 def test_ordinary_flags_are_not_guarded(tool: str, command: str) -> None:

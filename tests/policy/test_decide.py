@@ -342,3 +342,36 @@ def test_a_glob_that_happens_to_match_the_star_marker_does_not_allow_all_namespa
     assert evaluate(policy_of(text), cmd(namespaces=("*",))).rule == "default"
     builtin = "version: 1\nnamespaces: {allow: ['?']}\nrules: [{id: r, effect: allow}]\n"
     assert evaluate(policy_of(builtin), cmd(namespaces=("*",))).rule == "builtin:namespaces"
+
+
+_GROUPS = """
+version: 1
+read_only: false
+rules:
+  - {id: proxy-config, effect: allow, tools: [istioctl], verbs: [proxy-config]}
+  - {id: no-rollout, effect: deny, tools: [kubectl], verbs: [rollout]}
+"""
+
+
+@pytest.mark.parametrize(
+    ("parsed", "outcome", "rule"),
+    [
+        (cmd("proxy-config cluster", tool="istioctl", resources=()), "allow", "proxy-config"),
+        (cmd("proxy-config secret", tool="istioctl", resources=()), "allow", "proxy-config"),
+        (cmd("proxy-status", tool="istioctl", resources=()), "deny", "default"),
+        (cmd("rollout restart", command_class=C.WRITE, resources=("deployments",)), "deny", "no-rollout"),
+        (cmd("rollout status", resources=("deployments",)), "deny", "no-rollout"),
+    ],
+)
+def test_a_verb_naming_a_group_matches_every_command_under_it(parsed, outcome, rule):
+    decision = evaluate(policy_of(_GROUPS), parsed)
+    assert (decision.outcome, decision.rule) == (outcome, rule)
+
+
+def test_a_verb_group_does_not_match_a_longer_word_with_the_same_prefix():
+    policy = policy_of("""
+        version: 1
+        rules:
+          - {id: pc, effect: allow, tools: [istioctl], verbs: [proxy-config]}
+    """)
+    assert evaluate(policy, cmd("proxy-configx", tool="istioctl", resources=())).rule == "default"

@@ -3,8 +3,9 @@
 Choices: `get values|all|manifest|hooks` are SENSITIVE_READ (values and rendered Secrets);
 commands that change the server's own helm state or files (`repo add`, `pull`, `package`, `create`,
 `dependency build`) are WRITE; `plugin install|update` and `test` are EXEC (they run code);
-`registry login` is CREDENTIAL. Chart references that are local paths (`/`, `.`, `~`, `file://`)
-record the guarded name `chart-path`, since they read the server's files.
+`registry login` is CREDENTIAL. Chart references that are local paths (`/`, `.`, `~`, `file://`, or a
+bare name without `/` and without `--repo`, which helm can only find on disk) record the guarded name
+`chart-path`, since they read the server's files.
 """
 
 from __future__ import annotations
@@ -106,6 +107,21 @@ _CHART_ARG = {
     "dependency": 0,
 }
 _LOCAL_PREFIXES = ("/", ".", "~", "file:")
+_REMOTE_PREFIXES = ("oci://", "https://", "http://")
+
+
+def _chart_reads_files(chart: str, scan: Scan) -> bool:
+    """Whether helm would read `chart` from the server's files.
+
+    helm tries a chart reference as a local path first. A path-like reference (`./c`, `/c`, `~/c`,
+    `file://`) always is one; a bare name without `/` can only be one too, unless `--repo` names the
+    repository it comes from (`--repo` is guarded itself). `repo/name` and URLs are remote references.
+    """
+    if chart.startswith(_LOCAL_PREFIXES):
+        return True
+    if chart.startswith(_REMOTE_PREFIXES) or "/" in chart:
+        return False
+    return not any(flag_values(scan, "repo"))
 
 
 def analyze(scan: Scan) -> Facts:
@@ -113,12 +129,13 @@ def analyze(scan: Scan) -> Facts:
     head = scan.path.split(" ")[0]
     guarded: tuple[str, ...] = ()
     index = _CHART_ARG.get(head)
-    if head in ("template", "install") and any(flag_values(scan, "generate-name")):
-        index = 0
-    chart = scan.positionals[index] if index is not None and index < len(scan.positionals) else None
-    if (chart is not None and chart.startswith(_LOCAL_PREFIXES)) or head in ("package", "lint", "dependency"):
+    args = scan.positionals
+    if head in ("template", "install") and (any(flag_values(scan, "generate-name")) or len(args) == 1):
+        index = 0  # `helm template CHART` and `helm install CHART --generate-name` have no NAME
+    chart = args[index] if index is not None and index < len(args) else None
+    if (chart is not None and _chart_reads_files(chart, scan)) or head in ("package", "lint", "dependency"):
         guarded = ("chart-path",)
     for template in flag_values(scan, "template"):
         if template is not None:
             check_template(template, "--template")
-    return Facts(command_class=VERBS[scan.path], names=scan.positionals[:1], guarded=guarded)
+    return Facts(command_class=VERBS[scan.path], names=args[:1], guarded=guarded)

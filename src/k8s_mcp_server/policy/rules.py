@@ -150,6 +150,9 @@ class RuleReader:
                     f"{kind} '{verb}' for {', '.join(tools) or 'no tool'}{did_you_mean(verb, known)}",
                 )
             normalised.append(Item(value=verb, node=item.node))
+            if not is_glob(verb) and any(candidate.startswith(verb + " ") for candidate in known):
+                # a group (`proxy-config`, `rollout`) names every command under it
+                normalised.append(Item(value=verb + " *", node=item.node))
         return normalised
 
     def _command_classes(self, node: Node) -> frozenset[CommandClass] | None:
