@@ -1,4 +1,4 @@
-"""`k8s-mcp-server serve | policy … | audit …`."""
+"""`k8s-mcp-server serve | policy … | audit … | keys …`."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from k8s_mcp_server import __version__
-from k8s_mcp_server.api.auth import is_loopback
+from k8s_mcp_server.api.transport import needs_host_list
 from k8s_mcp_server.audit import add_audit_commands
 from k8s_mcp_server.errors import PolicyError
+from k8s_mcp_server.keys import add_keys_commands
 from k8s_mcp_server.policy import add_policy_commands
 from k8s_mcp_server.settings import Settings
 
@@ -29,20 +30,16 @@ def serve(args: argparse.Namespace) -> int:
     if args.insecure_bind:
         overrides["allow_insecure_bind"] = True
     settings = Settings(**overrides)
-    if not settings.api_keys_file and not is_loopback(settings.host) and settings.host != "localhost":
-        if not settings.allow_insecure_bind:
-            print(
-                f"refusing to listen on {settings.host} without API keys: anyone who can reach the port "
-                "could run commands. Set K8S_MCP_API_KEYS_FILE, bind 127.0.0.1, or "
-                "pass --insecure-bind if something in front of this server authenticates callers.",
-                file=sys.stderr,
-            )
-            return 2
+    refusal = bind_refusal(settings)
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return 2
+    if needs_host_list(settings.host) and not settings.api_keys_file:
         print(f"WARNING: serving {settings.host} without API keys (--insecure-bind)", file=sys.stderr)
     try:
         app = create_app(settings)
     except PolicyError as exc:
-        print(f"the policy {settings.policy} is not valid; nothing is served:", file=sys.stderr)
+        print("a policy file is not valid; nothing is served:", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
@@ -51,6 +48,28 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
     return 0
+
+
+def bind_refusal(settings: Settings) -> str | None:
+    """Why `serve` must not start on this address, or None."""
+    if not needs_host_list(settings.host):
+        return None
+    if not settings.api_keys_file and not settings.allow_insecure_bind:
+        return (
+            f"refusing to listen on {settings.host} without API keys: anyone who can reach the port "
+            "could run commands. Create a key with `k8s-mcp-server keys create NAME`, put the printed "
+            "entry in a keys file and set K8S_MCP_API_KEYS_FILE to it; or bind 127.0.0.1 "
+            "(K8S_MCP_HOST / --host); or pass --insecure-bind if something in front of this server "
+            "authenticates callers."
+        )
+    if settings.allowed_hosts is None:
+        return (
+            f"listening on {settings.host} needs the names clients use to reach this server: set "
+            "K8S_MCP_ALLOWED_HOSTS (comma-separated host:port values, e.g. "
+            f"`mcp.example.com:{settings.port},10.0.0.5:{settings.port}`; `name:*` allows any port). "
+            "Requests with another Host header are refused (DNS rebinding protection)."
+        )
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=serve)
     add_policy_commands(sub)
     add_audit_commands(sub)
+    add_keys_commands(sub)
     return parser
 
 

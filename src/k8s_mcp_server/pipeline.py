@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from k8s_mcp_server.audit import AuditLog, completion_record, decision_record
 from k8s_mcp_server.contracts import (
@@ -24,7 +27,7 @@ from k8s_mcp_server.errors import AuditUnavailable, KubeconfigError, ProxyError
 from k8s_mcp_server.execute import Executor
 from k8s_mcp_server.kubeconfig import Kubeconfig, KubeconfigCache, KubeconfigPolicy
 from k8s_mcp_server.parse import parse_command
-from k8s_mcp_server.policy import PolicyStore, evaluate
+from k8s_mcp_server.policy import CompiledPolicy, evaluate
 from k8s_mcp_server.redact import Redactor
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,33 @@ class PolicyDenied(ProxyError):
         self.rule = decision.rule
 
 
+class PolicySource(Protocol):
+    """A PolicyStore, or anything that hands out the policy in force now."""
+
+    def current(self) -> CompiledPolicy: ...
+
+
+class Observer(Protocol):
+    """Receives stage timings and outcomes (metrics); must not raise and must not block."""
+
+    def stage(self, name: str, seconds: float) -> None: ...
+
+    def outcome(self, request: CommandRequest, decision: str, rule: str | None, code: str | None) -> None: ...
+
+    def redactions(self, counts: Mapping[str, int]) -> None: ...
+
+
+class _NoObserver:
+    def stage(self, name: str, seconds: float) -> None:
+        pass
+
+    def outcome(self, request: CommandRequest, decision: str, rule: str | None, code: str | None) -> None:
+        pass
+
+    def redactions(self, counts: Mapping[str, int]) -> None:
+        pass
+
+
 @dataclass(frozen=True, kw_only=True)
 class Completed:
     output: RedactedOutput
@@ -57,7 +87,7 @@ class Pipeline:
     def __init__(
         self,
         *,
-        policies: PolicyStore,
+        policies: PolicySource,
         audit: AuditLog,
         redactor: Redactor,
         executor: Executor,
@@ -66,8 +96,10 @@ class Pipeline:
         command_timeout: float,
         max_command_timeout: float,
         max_command_length: int,
+        observer: Observer | None = None,
     ) -> None:
         self.policies = policies
+        self.observer: Observer = observer or _NoObserver()
         self.audit = audit
         self.redactor = redactor
         self.executor = executor
@@ -77,13 +109,20 @@ class Pipeline:
         self.max_command_timeout = max_command_timeout
         self.max_command_length = max_command_length
 
-    async def run(self, request: CommandRequest, kubeconfig_b64: str | None) -> Completed:
-        policy = self.policies.current()
+    async def run(
+        self, request: CommandRequest, kubeconfig_b64: str | None, *, policies: PolicySource | None = None
+    ) -> Completed:
+        """Run one request under `policies` (the caller's policy; the default policy when None)."""
+        policy = (policies or self.policies).current()
+        observe = self.observer
         kubeconfig: Kubeconfig | None = None
         parsed: ParsedCommand | None = None
         try:
+            started = time.perf_counter()
             kubeconfig = self._kubeconfig(kubeconfig_b64)
             default_ns = (kubeconfig.cluster.context_namespace if kubeconfig else None) or "default"
+            parsed_at = time.perf_counter()
+            observe.stage("kubeconfig", parsed_at - started)
             parsed = parse_command(
                 request.tool,
                 request.command,
@@ -91,6 +130,7 @@ class Pipeline:
                 default_namespace=default_ns,
                 max_length=self.max_command_length,
             )
+            observe.stage("parse", time.perf_counter() - parsed_at)
             if kubeconfig is None and parsed.command_class is not CommandClass.LOCAL:
                 raise KubeconfigError(
                     "this command talks to a cluster and no kubeconfig was sent: send it base64-encoded "
@@ -98,7 +138,11 @@ class Pipeline:
                     code="kubeconfig_required",
                 )
         except ProxyError as exc:
-            await self.audit.awrite(
+            await self._audit(
+                request,
+                "rejected",
+                None,
+                exc.code,
                 decision_record(
                     request=request,
                     parsed=parsed,
@@ -109,13 +153,19 @@ class Pipeline:
                     policy_revision=policy.revision,
                     cluster=kubeconfig.cluster if kubeconfig else None,
                     error_code=exc.code,
-                )
+                ),
             )
             raise
 
+        started = time.perf_counter()
         decision = evaluate(policy, parsed)
+        observe.stage("policy", time.perf_counter() - started)
         cluster = kubeconfig.cluster if kubeconfig else None
-        await self.audit.awrite(
+        await self._audit(
+            request,
+            decision.outcome,
+            decision.rule,
+            None,
             decision_record(
                 request=request,
                 parsed=parsed,
@@ -125,17 +175,20 @@ class Pipeline:
                 reason=decision.reason,
                 policy_revision=decision.policy_revision,
                 cluster=cluster,
-            )
+            ),
         )
         if not decision.allowed:
             raise PolicyDenied(decision)
 
+        started = time.perf_counter()
         raw = await self.executor.run(
             parsed.pipeline,
             kubeconfig=kubeconfig.sanitized if kubeconfig else None,
             timeout=self._timeout(request.timeout),
             cache_key=cluster.fingerprint if cluster else None,
         )
+        redact_at = time.perf_counter()
+        observe.stage("execute", redact_at - started)
         known = kubeconfig.credentials if kubeconfig else ()
         if len(raw.stdout) + len(raw.stderr) > REDACT_INLINE_LIMIT:
             output = await asyncio.to_thread(
@@ -144,18 +197,40 @@ class Pipeline:
         else:
             output = self.redactor.redact(raw, secrets=decision.secrets, known_secrets=known, parsed=parsed)
         del raw
+        observe.stage("redact", time.perf_counter() - redact_at)
+        observe.redactions(output.redactions)
         warnings = decision.warnings
         try:
+            started = time.perf_counter()
             await self.audit.awrite(
                 completion_record(
                     request=request, parsed=parsed, decision=decision, cluster=cluster, output=output
                 )
             )
+            observe.stage("audit", time.perf_counter() - started)
         except AuditUnavailable:
             # The command has already run: returning its result beats inviting a retry of a write.
             log.error("audit: completion record for request %s could not be written", request.request_id)
             warnings = (*warnings, "the completion audit record could not be written")
         return Completed(output=output, warnings=warnings)
+
+    async def _audit(
+        self,
+        request: CommandRequest,
+        outcome: str,
+        rule: str | None,
+        code: str | None,
+        record: dict[str, Any],
+    ) -> None:
+        """Write a decision record, then count the outcome (an unwritable record counts as rejected)."""
+        started = time.perf_counter()
+        try:
+            await self.audit.awrite(record)
+        except AuditUnavailable as exc:
+            self.observer.outcome(request, "rejected", None, exc.code)
+            raise
+        self.observer.stage("audit", time.perf_counter() - started)
+        self.observer.outcome(request, outcome, rule, code)
 
     def _kubeconfig(self, encoded: str | None) -> Kubeconfig | None:
         if encoded:

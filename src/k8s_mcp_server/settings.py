@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_PORT = 9096
 
@@ -54,4 +55,19 @@ class Settings(BaseSettings):
     def _networks_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for net in value:
             ipaddress.ip_network(net, strict=False)
+        return value
+
+    # Identity and transport protection (docs/identity.md)
+    rate_limit_per_minute: int = Field(default=0, ge=0)  # per principal; 0 = off
+    # Host header values accepted (DNS rebinding); unset = loopback names with and without the port.
+    # Comma-separated in the environment; `name:*` allows any port.
+    allowed_hosts: Annotated[tuple[str, ...] | None, NoDecode] = None
+    # Origin header values accepted; requests without Origin are fine, any other Origin is refused.
+    allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
+
+    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
         return value

@@ -17,13 +17,15 @@ def keys_file(tmp_path: Path, body: str) -> Path:
     return path
 
 
-def test_a_key_maps_to_its_principal_and_policy(tmp_path: Path) -> None:
+def test_a_key_maps_to_its_principal_and_a_relative_policy_resolves_next_to_the_keys_file(
+    tmp_path: Path,
+) -> None:
     digest = hashlib.sha256(b"key-one").hexdigest()
     keys = load_api_keys(
         keys_file(tmp_path, f"keys:\n- principal: ci-bot\n  sha256: {digest}\n  policy: p.yaml\n")
     )
     key = Authenticator(keys).principal("Bearer key-one", "10.0.0.5")
-    assert key is not None and key.principal == "ci-bot" and key.policy == Path("p.yaml")
+    assert key is not None and key.principal == "ci-bot" and key.policy == tmp_path / "p.yaml"
 
 
 @pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer wrong", "Basic a2V5LW9uZQ==", "key-one"])

@@ -11,14 +11,19 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from k8s_mcp_server import __version__
-from k8s_mcp_server.api.auth import Authenticator, load_api_keys
+from k8s_mcp_server.api.auth import Authenticator
 from k8s_mcp_server.api.mcp import McpGate, mount_mcp
+from k8s_mcp_server.api.metrics import Metrics
+from k8s_mcp_server.api.policies import PolicyRegistry
+from k8s_mcp_server.api.ratelimit import RateLimited, RateLimiter
 from k8s_mcp_server.api.routes import build_router
 from k8s_mcp_server.api.state import AppState
+from k8s_mcp_server.api.transport import HostOriginGuard, default_allowed_hosts
 from k8s_mcp_server.audit import AuditLog
 from k8s_mcp_server.contracts import TOOLS
 from k8s_mcp_server.errors import ProxyError
 from k8s_mcp_server.execute import Executor, resolve_binaries
+from k8s_mcp_server.keys import KeyStore
 from k8s_mcp_server.kubeconfig import KubeconfigPolicy, load_kubeconfig_file
 from k8s_mcp_server.parse.vocabulary import FILTERS
 from k8s_mcp_server.pipeline import Pipeline, PolicyDenied
@@ -49,8 +54,11 @@ def policy_summary(policy: CompiledPolicy) -> str:
 
 def build_state(settings: Settings) -> AppState:
     """Everything that can fail at start fails here, before the server listens (fail closed)."""
-    policies = PolicyStore(settings.policy)
-    keys = load_api_keys(settings.api_keys_file) if settings.api_keys_file else ()
+    metrics = Metrics()
+    policies = PolicyRegistry(PolicyStore(settings.policy), on_reload=metrics.policy_reloaded)
+    keys = KeyStore(settings.api_keys_file) if settings.api_keys_file else None
+    if keys is not None:
+        policies.preload(keys.current())
     kube_policy = KubeconfigPolicy.from_settings(settings)
     default_kubeconfig = (
         load_kubeconfig_file(settings.default_kubeconfig, kube_policy)
@@ -71,7 +79,7 @@ def build_state(settings: Settings) -> AppState:
     )
     key = settings.redaction_key.encode() if settings.redaction_key else secrets.token_bytes(32)
     pipeline = Pipeline(
-        policies=policies,
+        policies=policies.default,
         audit=AuditLog(
             settings.audit_log,
             fsync=settings.audit_fsync,
@@ -85,8 +93,19 @@ def build_state(settings: Settings) -> AppState:
         command_timeout=settings.command_timeout,
         max_command_timeout=settings.max_command_timeout,
         max_command_length=settings.max_command_length,
+        observer=metrics,
     )
-    return AppState(pipeline=pipeline, authenticator=Authenticator(keys))
+    hosts = settings.allowed_hosts
+    if hosts is None:
+        hosts = default_allowed_hosts(settings.port)
+    return AppState(
+        pipeline=pipeline,
+        authenticator=Authenticator(keys if keys is not None else ()),
+        policies=policies,
+        metrics=metrics,
+        limiter=RateLimiter(settings.rate_limit_per_minute),
+        guard=HostOriginGuard(hosts, settings.allowed_origins),
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -101,7 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="k8s-mcp-server", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.k8s = state
-    app.include_router(build_router(policy_summary(state.pipeline.policies.current())))
+    app.include_router(build_router(policy_summary(state.policies.default.current())))
 
     @app.exception_handler(ProxyError)
     async def proxy_error(request: Request, exc: ProxyError) -> JSONResponse:
@@ -111,7 +130,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             detail["request_id"] = request_id
         if isinstance(exc, PolicyDenied):
             detail["rule"] = exc.rule
-        return JSONResponse(status_code=exc.status, content={"detail": detail})
+        headers: dict[str, str] = {}
+        if isinstance(exc, RateLimited):
+            headers["Retry-After"] = str(exc.retry_after)
+        elif exc.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return JSONResponse(status_code=exc.status, content={"detail": detail}, headers=headers)
 
     mount_mcp(app, state, max_command_timeout=settings.max_command_timeout, description=DESCRIPTION)
     app.add_middleware(McpGate, state=state)

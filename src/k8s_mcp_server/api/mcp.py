@@ -7,7 +7,9 @@ per-process token plus the real client address; the routes trust that stamp only
 
 from __future__ import annotations
 
+import hmac
 import json
+import uuid
 from typing import Any
 
 import httpx
@@ -17,8 +19,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from k8s_mcp_server.api.routes import MCP_ORIGIN_HEADER
 from k8s_mcp_server.api.state import AppState
-from k8s_mcp_server.contracts import TOOLS
+from k8s_mcp_server.contracts import TOOLS, CommandRequest, Transport
 from k8s_mcp_server.errors import ProxyError
+from k8s_mcp_server.keys import ANONYMOUS
 
 MOUNT_PATH = "/mcp"
 # Headers of the MCP request that reach each tool call.
@@ -46,42 +49,77 @@ def mount_mcp(app: FastAPI, state: AppState, *, max_command_timeout: float, desc
 
 
 class McpGate:
-    """ASGI middleware for /mcp: authenticate, then stamp the request with origin and client address."""
+    """ASGI middleware in front of every HTTP request.
+
+    All paths: the Host and Origin allow-lists (DNS rebinding), except the MCP mount's own in-process
+    tool calls (proved by the per-process token). /mcp: authenticate, then stamp the request with the
+    token and the real client address. Every refusal is audited once, without the key.
+    """
 
     def __init__(self, app: ASGIApp, state: AppState) -> None:
         self.app = app
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         path = scope.get("path", "")
-        if scope["type"] != "http" or not (path == MOUNT_PATH or path.startswith(MOUNT_PATH + "/")):
+        is_mcp = path == MOUNT_PATH or path.startswith(MOUNT_PATH + "/")
+        name = MCP_ORIGIN_HEADER.encode()
+        if not is_mcp and self._forwarded(_header(scope, name)):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
         source_ip = client[0] if client else None
-        name = MCP_ORIGIN_HEADER.encode()
-        headers = [(k, v) for k, v in scope["headers"] if k.lower() != name]  # never trust a caller's stamp
-        authorization = next((v.decode("latin-1") for k, v in headers if k.lower() == b"authorization"), None)
+        transport: Transport = "mcp" if is_mcp else "rest"
         try:
-            self.state.authenticator.principal(authorization, source_ip)
+            self.state.guard.check(_header(scope, b"host"), _header(scope, b"origin"))
+            if is_mcp:
+                self.state.authenticator.principal(_header(scope, b"authorization"), source_ip)
         except ProxyError as exc:
-            await _reject(send, exc)
+            await self._refuse(send, exc, transport, source_ip)
             return
+        if not is_mcp:
+            await self.app(scope, receive, send)
+            return
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != name]  # never trust a caller's stamp
         headers.append((name, f"{self.state.mcp_token};{source_ip or ''}".encode()))
         await self.app({**scope, "headers": headers}, receive, send)
 
+    def _forwarded(self, stamp: str | None) -> bool:
+        token = (stamp or "").partition(";")[0]
+        return bool(token) and hmac.compare_digest(token, self.state.mcp_token)
 
-async def _reject(send: Send, exc: ProxyError) -> None:
-    body: dict[str, Any] = {"detail": {"code": exc.code, "message": exc.message}}
+    async def _refuse(self, send: Send, exc: ProxyError, transport: Transport, source_ip: str | None) -> None:
+        request = CommandRequest(
+            request_id=str(uuid.uuid4()),
+            tool="",
+            command="",
+            principal=ANONYMOUS,
+            transport=transport,
+            source_ip=source_ip,
+        )
+        try:
+            await self.state.audit_rejection(request, exc)
+        except ProxyError as failed:
+            exc = failed
+        await _reject(send, exc, request.request_id)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    values = [v for k, v in scope["headers"] if k.lower() == name]
+    if len(values) != 1:
+        return None if not values else "\x00duplicate"  # two Host/Origin/Authorization headers: refuse
+    value: bytes = values[0]
+    return value.decode("latin-1")
+
+
+async def _reject(send: Send, exc: ProxyError, request_id: str) -> None:
+    body: dict[str, Any] = {"detail": {"code": exc.code, "message": exc.message, "request_id": request_id}}
     payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": exc.status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-            ],
-        }
-    )
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    if exc.status == 401:
+        headers.append((b"www-authenticate", b"Bearer"))
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})

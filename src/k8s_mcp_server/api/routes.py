@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 import hmac
+import time
 import uuid
 from dataclasses import replace
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
+from k8s_mcp_server.api.metrics import CONTENT_TYPE
 from k8s_mcp_server.api.models import ErrorBody, ToolRequest, ToolResponse
+from k8s_mcp_server.api.ratelimit import bucket_key
 from k8s_mcp_server.api.state import AppState
-from k8s_mcp_server.audit import decision_record
 from k8s_mcp_server.contracts import TOOLS, CommandRequest, Transport
 from k8s_mcp_server.errors import ProxyError
+from k8s_mcp_server.keys import ApiKey
 
 MCP_ORIGIN_HEADER = "x-k8s-mcp-origin"
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "invalid_command, invalid_kubeconfig, unsafe_kubeconfig, ..."},
     401: {"model": ErrorBody, "description": "unauthenticated"},
-    403: {"model": ErrorBody, "description": "policy_denied: the policy refused the command"},
-    429: {"model": ErrorBody, "description": "busy"},
-    503: {"model": ErrorBody, "description": "audit_unavailable: nothing ran"},
+    403: {"model": ErrorBody, "description": "policy_denied, forbidden_host, forbidden_origin"},
+    429: {"model": ErrorBody, "description": "busy, rate_limited (with Retry-After)"},
+    503: {"model": ErrorBody, "description": "audit_unavailable, policy_unavailable: nothing ran"},
 }
 
 
@@ -73,21 +76,58 @@ def build_router(policy_summary: str) -> APIRouter:
 
     @router.get("/health", operation_id="health", tags=["service"])
     async def health(request: Request) -> dict[str, Any]:
-        store = _state(request).pipeline.policies
-        policy = store.current()
+        state = _state(request)
+        default = state.policies.default.describe()
+        keys = state.authenticator.store
         return {
             "status": "ok",
-            "revision": policy.revision,
-            "loaded_at": store.loaded_at.isoformat(),
-            "policy": str(store.path),
-            "last_error": store.last_error,
+            "revision": default["revision"],
+            "loaded_at": default["loaded_at"],
+            "policy": default["path"],
+            "last_error": default["last_error"],
+            "policies": [p.describe() for p in state.policies.loaded()]
+            + [
+                {"name": str(path), "path": str(path), "revision": None, "loaded_at": None, "last_error": err}
+                for path, err in state.policies.failed().items()
+            ],
+            "keys": None
+            if keys is None
+            else {
+                "principals": len({k.principal for k in keys.current()}),
+                "loaded_at": keys.loaded_at.isoformat(),
+                "last_error": keys.last_error,
+            },
         }
+
+    @router.get("/metrics", operation_id="metrics", tags=["service"], response_class=Response)
+    async def metrics(request: Request) -> Response:
+        state = _state(request)
+        transport, source_ip = caller(request, state)
+        await authenticate(request, state, _service_request(transport, source_ip))
+        for policy in state.policies.loaded():
+            policy.current()  # a scrape notices a changed policy file even when no request came
+        return Response(state.metrics.render(), media_type=CONTENT_TYPE)
 
     @router.get("/tools/status", operation_id="tools_status", tags=["service"])
     async def tools_status(request: Request) -> dict[str, Any]:
         return await _state(request).tool_versions()
 
     return router
+
+
+async def authenticate(request: Request, state: AppState, command_request: CommandRequest) -> ApiKey | None:
+    """The caller's key (None: anonymous on loopback); a refusal is audited once, then raised."""
+    try:
+        return state.authenticator.principal(request.headers.get("authorization"), command_request.source_ip)
+    except ProxyError as exc:
+        await state.audit_rejection(command_request, exc)
+        raise
+
+
+def _service_request(transport: Transport, source_ip: str | None) -> CommandRequest:
+    return CommandRequest(
+        request_id=str(uuid.uuid4()), tool="", command="", transport=transport, source_ip=source_ip
+    )
 
 
 def _state(request: Request) -> AppState:
@@ -111,27 +151,23 @@ def _make_handler(tool: str) -> Any:
             transport=transport,
             source_ip=source_ip,
         )
-        try:
-            key = state.authenticator.principal(request.headers.get("authorization"), source_ip)
-        except ProxyError as exc:
-            await state.pipeline.audit.awrite(
-                decision_record(
-                    request=command_request,
-                    parsed=None,
-                    decision=None,
-                    outcome="rejected",
-                    rule=None,
-                    reason=exc.message,
-                    policy_revision=None,
-                    cluster=None,
-                    error_code=exc.code,
-                )
-            )
-            raise
+        key = await authenticate(request, state, command_request)
         if key is not None:
             command_request = replace(command_request, principal=key.principal)
+        try:
+            state.limiter.check(bucket_key(command_request.principal, source_ip, anonymous=key is None))
+            policies = state.policies.for_key(key)
+        except ProxyError as exc:
+            await state.audit_rejection(command_request, exc)
+            raise
         kubeconfig = request.headers.get("x-kubeconfig") or body.kubeconfig
-        done = await state.pipeline.run(command_request, kubeconfig)
+        started = time.perf_counter()
+        state.metrics.in_flight.inc()
+        try:
+            done = await state.pipeline.run(command_request, kubeconfig, policies=policies)
+        finally:
+            state.metrics.in_flight.dec()
+            state.metrics.stage("total", time.perf_counter() - started)
         out = done.output
         return ToolResponse(
             success=out.exit_code == 0 and not out.timed_out,

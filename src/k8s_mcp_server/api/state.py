@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from k8s_mcp_server.api.auth import Authenticator
-from k8s_mcp_server.contracts import TOOLS
+from k8s_mcp_server.api.metrics import Metrics
+from k8s_mcp_server.api.policies import PolicyRegistry
+from k8s_mcp_server.api.ratelimit import RateLimiter
+from k8s_mcp_server.api.transport import HostOriginGuard
+from k8s_mcp_server.audit import decision_record
+from k8s_mcp_server.contracts import TOOLS, CommandRequest
 from k8s_mcp_server.errors import ProxyError
 from k8s_mcp_server.pipeline import Pipeline
 
@@ -27,8 +32,36 @@ _VERSION_ARGV = {
 class AppState:
     pipeline: Pipeline
     authenticator: Authenticator
+    policies: PolicyRegistry
+    metrics: Metrics
+    limiter: RateLimiter
+    guard: HostOriginGuard
     mcp_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     _versions: dict[str, Any] | None = None
+
+    async def audit_rejection(self, request: CommandRequest, exc: ProxyError) -> None:
+        """The one audit record of a request refused before the pipeline (auth, limits, Host/Origin).
+
+        Raises AuditUnavailable when the record cannot be written (the caller answers 503).
+        """
+        try:
+            await self.pipeline.audit.awrite(
+                decision_record(
+                    request=request,
+                    parsed=None,
+                    decision=None,
+                    outcome="rejected",
+                    rule=None,
+                    reason=exc.message,
+                    policy_revision=None,
+                    cluster=None,
+                    error_code=exc.code,
+                )
+            )
+        except ProxyError as failed:
+            self.metrics.outcome(request, "rejected", None, failed.code)
+            raise
+        self.metrics.outcome(request, "rejected", None, exc.code)
 
     async def tool_versions(self) -> dict[str, Any]:
         """Which CLIs are installed and their client versions (cached: they do not change at run time)."""
