@@ -21,10 +21,11 @@ PROGRAMS = ["printf", "grep", "head", "sleep", "env", "yes", "wc", "cat"]
 
 
 def make_executor(extra: dict[str, Path] | None = None, **kwargs: int) -> Executor:
+    """An executor whose "tools" are ordinary programs (and test scripts); filters are the real ones."""
     binaries = resolve_binaries({}, PROGRAMS)
     binaries.update(extra or {})
     options = {"max_output_bytes": 1 << 20, "max_concurrency": 4, "max_queue": 4, **kwargs}
-    return Executor(binaries, **options)
+    return Executor(binaries, tools=set(binaries), **options)
 
 
 def script(tmp_path: Path, name: str, body: str) -> Path:
@@ -163,10 +164,40 @@ async def test_stderr_is_captured_separately() -> None:
     assert b"no-such-flag" in raw.stderr
 
 
-async def test_an_unknown_program_is_refused_with_a_code() -> None:
+async def test_a_tool_that_is_not_installed_is_refused_with_a_code() -> None:
+    executor = Executor({}, max_output_bytes=1024, max_concurrency=1, max_queue=0)
     with pytest.raises(ProxyError) as info:
-        await make_executor().run([["kubectl-not-installed"]], kubeconfig=None, timeout=5)
+        await executor.run([["kubectl", "get", "ns"]], kubeconfig=None, timeout=5)
     assert info.value.code == "tool_unavailable"
+
+
+async def test_a_first_stage_that_is_not_a_tool_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    touch = script(tmp_path, "touch-marker", f"open({str(marker)!r}, 'w').close()")
+    binaries = {**resolve_binaries({}, ["grep"]), "kubectl": touch, "sh": touch}
+    executor = Executor(binaries, max_output_bytes=1024, max_concurrency=1, max_queue=0)
+    for pipeline in ([["grep", "x"]], [["sh", "-c", "id"]], [["/bin/sh"]], [[]]):
+        with pytest.raises(ProxyError) as info:
+            await executor.run(pipeline, kubeconfig=None, timeout=5)
+        assert info.value.code == "invalid_command"
+    assert not marker.exists()
+    assert "sh" not in executor.binaries  # a binary for a name that is neither tool nor filter is dropped
+
+
+async def test_a_later_stage_that_is_not_a_filter_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    touch = script(tmp_path, "touch-marker", f"open({str(marker)!r}, 'w').close()")
+    executor = Executor(
+        {**resolve_binaries({}, ["grep"]), "kubectl": touch, "helm": touch},
+        max_output_bytes=1024,
+        max_concurrency=1,
+        max_queue=0,
+    )
+    for later in (["kubectl"], ["helm"], ["sh"], ["env"]):
+        with pytest.raises(ProxyError) as info:
+            await executor.run([["kubectl", "get", "ns"], later], kubeconfig=None, timeout=5)
+        assert info.value.code == "invalid_command"
+    assert not marker.exists()
 
 
 async def test_requests_past_the_queue_get_busy() -> None:

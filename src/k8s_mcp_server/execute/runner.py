@@ -15,12 +15,13 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
-from k8s_mcp_server.contracts import RawOutput
-from k8s_mcp_server.errors import Busy, ProxyError
+from k8s_mcp_server.contracts import TOOLS, RawOutput
+from k8s_mcp_server.errors import Busy, CommandError, ProxyError
 from k8s_mcp_server.execute.workspace import workspace
+from k8s_mcp_server.parse.filters import FILTERS
 
 # Time a stage gets to exit after SIGTERM before SIGKILL: kubectl/helm flush and exit in well under 1 s.
 TERM_GRACE_SECONDS = 2.0
@@ -80,8 +81,16 @@ class Executor:
         max_output_bytes: int,
         max_concurrency: int,
         max_queue: int,
+        tools: Collection[str] = TOOLS,
+        filters: Collection[str] = FILTERS,
     ) -> None:
-        self._binaries = dict(binaries)
+        # Defence in depth behind the parser: the first stage is one of `tools`, every later stage one
+        # of `filters`, and a binary for any other name is never kept.
+        self._tools = frozenset(tools)
+        self._filters = frozenset(filters)
+        self._binaries = {
+            name: path for name, path in binaries.items() if name in self._tools | self._filters
+        }
         # kubectl's discovery cache per kubeconfig fingerprint, private to this server process
         self._cache_root = Path(tempfile.mkdtemp(prefix="k8s-mcp-discovery-"))
         self._max_output = max_output_bytes
@@ -106,7 +115,7 @@ class Executor:
         `cache_key` (the kubeconfig's fingerprint) selects a discovery cache shared only by requests
         that carry the very same kubeconfig, so no caller reads or seeds another caller's cache.
         """
-        argvs = [self._resolve(stage) for stage in pipeline]
+        argvs = [self._resolve(stage, first=i == 0) for i, stage in enumerate(pipeline)]
         if self._admitted >= self._max_waiting:
             raise Busy("too many requests in flight; retry in a moment")
         self._admitted += 1
@@ -127,7 +136,14 @@ class Executor:
     def close(self) -> None:
         shutil.rmtree(self._cache_root, ignore_errors=True)
 
-    def _resolve(self, stage: Sequence[str]) -> list[str]:
+    def _resolve(self, stage: Sequence[str], *, first: bool) -> list[str]:
+        allowed, role = (self._tools, "the tool") if first else (self._filters, "a filter after '|'")
+        if not stage or stage[0] not in allowed:
+            name = stage[0] if stage else ""
+            raise CommandError(
+                f"{name!r} cannot run as {role}: allowed are {', '.join(sorted(allowed))}",
+                code="invalid_command",
+            )
         program = self._binaries.get(stage[0])
         if program is None:
             raise ProxyError(
