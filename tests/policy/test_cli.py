@@ -133,3 +133,25 @@ def test_policy_test_with_dry_run_expects_would_deny(
     )
     code, out = run(capsys, "test", str(policy), str(tests))
     assert code == 0, out
+
+
+def test_check_prints_three_mistakes_at_once_each_with_line_and_column(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "three.yaml"
+    bad.write_text(
+        "version: 1\n"
+        "default: deny\n"
+        "rules:\n"
+        "  - id: reads\n"
+        "    effect: alow\n"
+        "    verbs: [gett]\n"
+        "    resources: [podz]\n"
+    )
+    code, out = run(capsys, "check", str(bad))
+    assert code == 1
+    lines = [line for line in out.splitlines() if line.startswith(f"{bad}:")]
+    assert len(lines) == 3, out
+    assert lines[0].startswith(f"{bad}:5:13: effect must be one of")
+    assert lines[1].startswith(f"{bad}:6:13: unknown verb 'gett'") and "did you mean 'get'" in lines[1]
+    assert lines[2].startswith(f"{bad}:7:17: unknown resource 'podz'") and "did you mean 'pods'" in lines[2]
