@@ -49,7 +49,7 @@ class Authenticator:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("send `Authorization: Bearer <api key>`")
-        if not keys:
+        if self.store is not None and self.store.broken:
             raise Unauthenticated("the server's API keys file is not usable: ask the operator to fix it")
         digest = hashlib.sha256(token.strip().encode()).digest()
         match: ApiKey | None = None
