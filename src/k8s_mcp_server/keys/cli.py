@@ -32,9 +32,9 @@ def add_keys_commands(subparsers: argparse._SubParsersAction) -> None:  # type: 
     create.set_defaults(func=create_command)
 
     explain = sub.add_parser(
-        "explain", help="`policy explain` under the policy that PRINCIPAL's key names in the keys file"
+        "explain", help="`policy explain` under the policy that NAME's key names in the keys file"
     )
-    explain.add_argument("principal", metavar="PRINCIPAL")
+    explain.add_argument("--principal", required=True, metavar="NAME", help="whose policy to use")
     explain.add_argument("--keys", type=Path, required=True, metavar="FILE", help="the API keys file")
     explain.add_argument(
         "--policy",
