@@ -117,3 +117,31 @@ def test_built_records_are_writable_and_verify(tmp_path: Path) -> None:
     )
     log.close()
     assert verify([tmp_path / "a.jsonl"]).records == 2
+
+
+def test_a_refusal_reason_that_quotes_a_secret_is_redacted() -> None:
+    record = decision_record(
+        request=REQUEST,
+        parsed=None,
+        decision=None,
+        outcome="rejected",
+        rule=None,
+        reason="unknown subcommand 'password=REASON-CANARY' for 'kubectl'",
+        policy_revision="rev1",
+        cluster=None,
+        error_code="invalid_command",
+    )
+    assert record["reason"] == "unknown subcommand 'password=[REDACTED]' for 'kubectl'"
+    assert "REASON-CANARY" not in json.dumps(record)
+
+
+def test_a_would_deny_warning_that_quotes_a_secret_is_redacted() -> None:
+    decision = Decision(
+        allowed=True, outcome="would-deny", rule="r", reason="dry-run", policy_revision="rev1",
+        warnings=("would deny: grep Bearer WARN-CANARY",),
+    )  # fmt: skip
+    record = decision_record(
+        request=REQUEST, parsed=PARSED, decision=decision, outcome="would-deny",
+        rule=None, reason=None, policy_revision=None, cluster=None,
+    )  # fmt: skip
+    assert record["warnings"] == ["would deny: grep Bearer [REDACTED]"]

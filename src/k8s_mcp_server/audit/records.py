@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Literal
 
-from k8s_mcp_server.audit.secrets import redact_argv, redact_command
+from k8s_mcp_server.audit.secrets import redact_argv, redact_command, redact_text
 from k8s_mcp_server.contracts import ClusterRef, CommandRequest, Decision, ParsedCommand, RedactedOutput
 
 RecordOutcome = Literal["allow", "deny", "would-deny", "rejected"]
@@ -34,16 +34,18 @@ def decision_record(
     `error_code`). Missing rule/reason/revision fall back to the `decision`'s own.
     """
     record = _common(request, parsed, cluster)
+    why = reason if reason is not None else (decision.reason if decision else None)
     record.update(
         event="decision",
         decision=outcome,
         rule=rule if rule is not None else (decision.rule if decision else None),
-        reason=reason if reason is not None else (decision.reason if decision else None),
+        # A refusal's message may quote the caller's words (an unknown subcommand, a bad namespace).
+        reason=redact_text(why) if why is not None else None,
         policy_revision=policy_revision
         if policy_revision is not None
         else (decision.policy_revision if decision else None),
         error_code=error_code,
-        warnings=list(decision.warnings) if decision else [],
+        warnings=[redact_text(warning) for warning in decision.warnings] if decision else [],
     )
     return record
 

@@ -138,6 +138,11 @@ def _redact_pairs(pairs: list[str]) -> str:
     return ",".join(out)
 
 
+def redact_text(text: str) -> str:
+    """Only the text patterns (no flag parsing): for prose that may quote a command, like a reason."""
+    return _redact_text(text)
+
+
 def _redact_text(text: str) -> str:
     for pattern, replacement in _TEXT_PATTERNS:
         text = pattern.sub(replacement, text)
