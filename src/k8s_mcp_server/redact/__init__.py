@@ -30,7 +30,8 @@ from collections.abc import Sequence
 from types import MappingProxyType
 
 from ..contracts import ParsedCommand, RawOutput, RedactedOutput, SecretsMode
-from .command import must_over_redact, reads_secrets
+from .command import must_over_redact, prints_risky_fields, reads_secrets
+from .describe import redact_describe_data
 from .fallback import redact_tokens, redact_values
 from .placeholder import Placeholders
 from .spans import Span, apply_spans
@@ -62,8 +63,13 @@ class Redactor:
         kind = output_kind(stdout)
         if kind != "text":
             stdout = self._structural(stdout, kind, secrets, counts)
-        if secrets != "allow" and reads_secrets(parsed) and parsed is not None and must_over_redact(parsed):
+        secret_read = reads_secrets(parsed)
+        if secrets != "allow" and secret_read and parsed is not None and must_over_redact(parsed):
             stdout = redact_tokens(stdout, self._ph, counts, "secret-data")
+        elif prints_risky_fields(parsed) and not (secrets == "allow" and secret_read):
+            stdout = redact_tokens(stdout, self._ph, counts, "secret-field")
+        else:
+            stdout = redact_describe_data(stdout, self._ph, counts)
         stdout = self._text(stdout, known_secrets, counts, yaml_mode=kind == "yaml")
         stderr = self._text(stderr, known_secrets, counts, yaml_mode=False)
         return RedactedOutput(

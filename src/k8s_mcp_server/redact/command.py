@@ -1,5 +1,10 @@
 """Command-aware redaction: what a Secret read prints outside YAML/JSON cannot be parsed, so it is
-over-redacted unless the requested fields are provably not values."""
+over-redacted unless the requested fields are provably not values.
+
+A template that prints bare values can leak outside Secrets too: `{.data.password}` of a ConfigMap,
+`{..value}` or `{.spec.containers[*].env}` of a workload. Templates that name a secret-looking field,
+an `env` list or use recursive descent are over-redacted whatever the resource (`secret-field`).
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,10 @@ _ITEMS_PREFIX = re.compile(r"^\.items(?:\[[0-9*:]{0,16}\])?")
 _ACTION = re.compile(r"\{([^{}]{0,1024})\}")
 _STRING = re.compile(r'"(?:[^"\\]|\\.){0,256}"')
 _VALUE_FORMATS = ("jsonpath", "go-template", "template", "custom-columns")
+# a field name that looks secret, an env list, or recursive descent (`..`, go-template has no such thing)
+_RISKY_TEMPLATE = re.compile(
+    r"(?i)\.\.|\benv\b|passw|pwd|token|secret|key|credential|private|auth|cert|salt|dsn|conn(?:ection)?_?str"
+)
 
 
 def reads_secrets(parsed: ParsedCommand | None) -> bool:
@@ -78,3 +87,26 @@ def must_over_redact(parsed: ParsedCommand) -> bool:
             return not _safe_custom_columns(arg)
         return True
     return bool(parsed.filters) and family in ("yaml", "json")
+
+
+def template_of(parsed: ParsedCommand) -> tuple[str, str] | None:
+    """(format family, template) when the command prints bare values with a template, else None."""
+    fmt = (parsed.output_format or "").strip()
+    family, _sep, arg = fmt.partition("=")
+    family = family.strip().lower()
+    if not family.startswith(_VALUE_FORMATS):
+        return None
+    return family, arg.strip().strip("'\"")
+
+
+def prints_risky_fields(parsed: ParsedCommand | None) -> bool:
+    """True when a template prints fields that may hold secrets, whatever resource it reads."""
+    if parsed is None:
+        return False
+    found = template_of(parsed)
+    if found is None:
+        return False
+    family, template = found
+    if family.startswith("custom-columns"):
+        template = ",".join(col.partition(":")[2] for col in template.split(","))
+    return _RISKY_TEMPLATE.search(template) is not None

@@ -90,8 +90,12 @@ _KEYWORDS = (
     r"(?:passw(?:or)?d|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
     r"|client[_-]?secret|auth[_-]?token|credentials?)"
 )
+_COMPOUNDS = (("api", "key"), ("access", "key"), ("private", "key"), ("client", "secret"), ("auth", "token"))
 _KEY_SUFFIX = r"(?:[_-]?(?:key|value|hash|data))?"
-_VALUE = r"""(?:"(?P<dq>[^"\\\n]{1,512})"|'(?P<sq>[^'\n]{1,512})'|(?P<value>[^\s"',;&)\]}]{1,512}))"""
+_VALUE = (
+    r"""(?:"(?P<dq>[^"\\\n]{1,512})"|'(?P<sq>[^'\n]{1,512})'"""
+    r"""|\\"(?P<eq>[^"\\\n]{1,512})\\"|(?P<value>[^\s"',;&)\]}]{1,512}))"""  # \" : YAML inside a JSON string
+)
 
 RULES: tuple[Rule, ...] = (
     Rule(
@@ -146,17 +150,14 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="keyword-secret",
+        # every way a match of _KEYWORDS can start (folded); "api" alone would hit every apiVersion
         keywords=(
             "passw",
             "passphrase",
             "secret",
             "token",
-            "api",
-            "access",
-            "private",
-            "client",
-            "auth",
             "credential",
+            *(f"{a}{sep}{b}" for a, b in _COMPOUNDS for sep in ("", "_", "-")),
         ),
         fold=True,
         anchored=True,
@@ -165,7 +166,7 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 
-VALUE_GROUPS = ("value", "dq", "sq")
+VALUE_GROUPS = ("value", "dq", "sq", "eq")
 
 
 def value_span(match: re.Match[str]) -> tuple[int, int]:

@@ -17,7 +17,9 @@ from .placeholder import Placeholders, placeholder_spans
 from .spans import Span, overlaps
 
 MIN_KNOWN_SECRET = 8
-_BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{24,65536}={0,2}")
+_BASE64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+_CLASS_TABLE = bytes(ord("a") if i in _BASE64_ALPHABET else ord(" ") for i in range(256))
+_RUN_NEEDLE = b"a" * 24
 _BASE64_HINT = re.compile(r"[0-9+/]")
 
 
@@ -71,11 +73,33 @@ def find_spans(text: str, ph: Placeholders, known_secrets: Sequence[str] = ()) -
             start, end = value_span(match)
             if rule.validate is None or rule.validate(text[start:end], match):
                 add(start, end, rule.id)
-    for match in _BASE64_RUN.finditer(text):
-        blob = match.group()
+    for start, end in base64_runs(text):
+        blob = text[start:end]
         if _BASE64_HINT.search(blob) and _decodes_to_credential(blob):
-            add(match.start(), match.end(), "base64-secret")
+            add(start, end, "base64-secret")
     return spans
+
+
+def base64_runs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every run of >= 24 base64 characters, with up to two `=` of padding.
+
+    A regex steps through every character in Python's engine (~80 MB/s); mapping the text to a class
+    alphabet with `bytes.translate` and finding runs with `bytes.find` (memchr speed) is ~10x faster.
+    `encode("ascii", "replace")` turns every non-ASCII code point into one `?`, so offsets stay those
+    of the str.
+    """
+    classes = text.encode("ascii", "replace").translate(_CLASS_TABLE)
+    runs: list[tuple[int, int]] = []
+    pos = classes.find(_RUN_NEEDLE)
+    while pos >= 0:
+        end = classes.find(b" ", pos)
+        end = len(classes) if end < 0 else end
+        pad = end
+        while pad < len(text) and pad - end < 2 and text[pad] == "=":
+            pad += 1
+        runs.append((pos, pad))
+        pos = classes.find(_RUN_NEEDLE, end)
+    return runs
 
 
 def _starts_plain_scalar(text: str, start: int) -> bool:

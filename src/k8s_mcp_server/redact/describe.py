@@ -1,0 +1,42 @@
+"""`kubectl describe` prints ConfigMap (and Secret) data as `key:` / `----` / value lines, so the key and
+its value never share a line and no keyword pattern can pair them. A value whose key looks secret is
+replaced whole (`secret-field`), up to the next entry or section."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import MutableMapping
+
+from .placeholder import Placeholders, is_placeholder
+from .structural import SECRET_NAME_RE
+
+MARKER = ":\n----\n"
+_ENTRY = re.compile(r"^([^\s:][^\n]{0,252}):\n----\n", re.M)
+_SECTION = re.compile(r"^(?:BinaryData|Events:)", re.M)
+
+
+def redact_describe_data(text: str, ph: Placeholders, counts: MutableMapping[str, int]) -> str:
+    """Replace the values of describe's data entries whose keys look secret."""
+    if MARKER not in text:
+        return text
+    entries = list(_ENTRY.finditer(text))
+    parts: list[str] = []
+    pos = 0
+    for i, entry in enumerate(entries):
+        if not SECRET_NAME_RE.search(entry.group(1)):
+            continue
+        start = entry.end()
+        end = entries[i + 1].start() if i + 1 < len(entries) else len(text)
+        # the last section start, not the first: a value may itself hold a line reading "BinaryData"
+        sections = list(_SECTION.finditer(text, start, end))
+        end = sections[-1].start() if sections else end
+        body = text[start:end]
+        value = body.rstrip("\n")
+        if not value.strip() or is_placeholder(value.strip()):
+            continue
+        parts.append(text[pos:start])
+        parts.append(ph.make("secret-field", value) + body[len(value) :])
+        counts["secret-field"] = counts.get("secret-field", 0) + 1
+        pos = end
+    parts.append(text[pos:])
+    return "".join(parts)
