@@ -230,3 +230,110 @@ def test_live_file_holding_only_a_torn_line_continues_from_the_rotated_file(log_
     assert again.write(sample(3))["prev_hash"] == last["hash"]
     again.close()
     assert verify([rotated_path(log_path, 1), log_path]).records == 2
+
+
+def test_concurrent_writers_share_fsyncs_and_each_returns_only_after_its_record_is_synced(
+    log_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import time
+
+    real_fsync = os.fsync
+    synced: list[int] = []  # file size covered by each completed fsync of the audit file
+    guard = threading.Lock()
+
+    def slow_fsync(fd: int) -> None:
+        size = os.fstat(fd).st_size
+        time.sleep(0.005)  # a disk that takes 5 ms per fsync
+        real_fsync(fd)
+        with guard:
+            synced.append(size)
+
+    log = AuditLog(log_path, fsync=True)
+    log.write(sample(-1))
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    covered_at_return: dict[str, int] = {}
+    barrier = threading.Barrier(20)
+
+    def worker(t: int) -> None:
+        barrier.wait()
+        for i in range(10):
+            rid = log.write(sample(t * 100 + i))["request_id"]
+            with guard:
+                covered_at_return[rid] = max(synced, default=0)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    log.close()
+    end_of: dict[str, int] = {}
+    offset = 0
+    for line in log_path.read_bytes().splitlines(keepends=True):
+        offset += len(line)
+        end_of[json.loads(line)["request_id"]] = offset
+    assert len(covered_at_return) == 200
+    late = [rid for rid, covered in covered_at_return.items() if covered < end_of[rid]]
+    assert late == []  # no writer returned before an fsync covered its line
+    assert len(synced) < 100  # 200 records, far fewer fsyncs: they were shared
+    assert verify([log_path]).records == 201
+
+
+def test_a_failed_fsync_fails_the_write_and_the_log_recovers_afterwards(
+    log_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    real_fsync = os.fsync
+
+    def broken(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    log = AuditLog(log_path, fsync=True)
+    log.write(sample(1))
+    monkeypatch.setattr(os, "fsync", broken)
+    with pytest.raises(AuditUnavailable) as raised:
+        log.write(sample(2))
+    assert raised.value.code == "audit_unavailable"
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    log.write(sample(3))
+    log.close()
+    result = verify([log_path])
+    assert result.ok and read_records(log_path)[-1]["request_id"] == "req-3"
+
+
+def test_a_failed_fsync_fails_every_concurrent_writer_it_covered(
+    log_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+    import time
+
+    def broken(fd: int) -> None:
+        time.sleep(0.01)
+        raise OSError(errno.EIO, "Input/output error")
+
+    log = AuditLog(log_path, fsync=True)
+    log.write(sample(0))
+    monkeypatch.setattr(os, "fsync", broken)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(10)
+
+    def worker(t: int) -> None:
+        barrier.wait()
+        try:
+            log.write(sample(t))
+            outcomes.append("written")
+        except AuditUnavailable:
+            outcomes.append("unavailable")
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(1, 11)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    log.close()
+    assert outcomes == ["unavailable"] * 10

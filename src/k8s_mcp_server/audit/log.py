@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 import threading
+from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,12 +30,28 @@ logger = logging.getLogger(__name__)
 _RESERVED = ("schema_version", "ts", "prev_hash", "hash")
 
 
+class _Ticket:
+    """One appended record waiting until an fsync covers it."""
+
+    __slots__ = ("done", "ok", "seq")
+
+    def __init__(self, seq: int) -> None:
+        self.seq = seq
+        self.done = False
+        self.ok = False
+
+
 class AuditLog:
     """Append-only JSON Lines audit log with a SHA-256 hash chain.
 
     The file is opened on the first `write` (so a broken path never stops the server from starting, it
     makes every request fail closed with `AuditUnavailable` instead). A sidecar lock file held with
     `flock` keeps a second writer (another worker process) from forking the chain.
+
+    With fsync on, `write` returns only once the record is on disk, but concurrent writers share
+    fsyncs (group commit): records are appended in chain order under the lock, then one waiting writer
+    fsyncs everything appended so far while the others wait for that fsync instead of queueing their
+    own. If the fsync fails, every record it was meant to cover fails with `AuditUnavailable`.
     """
 
     def __init__(self, path: Path, *, fsync: bool = True, stdout: bool = False, max_bytes: int = 0) -> None:
@@ -49,6 +66,11 @@ class AuditLog:
         self._size = 0
         self._last_hash = GENESIS_HASH
         self._closed = False
+        # Group commit. Lock order: _lock, then _sync; never take _lock while holding _sync.
+        self._sync = threading.Condition(threading.Lock())
+        self._seq = 0  # records appended so far (under _lock)
+        self._pending: deque[_Ticket] = deque()  # appended, not yet known durable (under _sync)
+        self._syncing = False  # a writer is running an fsync for the others (under _sync)
 
     @property
     def last_hash(self) -> str:
@@ -82,13 +104,68 @@ class AuditLog:
                 self._close_fds()
                 raise AuditUnavailable(self._describe(exc)) from None
             self._last_hash = full["hash"]
+            ticket: _Ticket | None = None
+            if self.fsync:
+                self._seq += 1
+                ticket = _Ticket(self._seq)
+                with self._sync:
+                    self._pending.append(ticket)
             if self.stdout:
                 try:
                     sys.stdout.write(line.decode("ascii"))
                     sys.stdout.flush()
                 except (OSError, ValueError):
                     raise AuditUnavailable("the audit stdout sink cannot be written") from None
-            return full
+        if ticket is not None:
+            self._wait_durable(ticket)
+        return full
+
+    def _wait_durable(self, ticket: _Ticket) -> None:
+        """Return once `ticket`'s record is fsynced: lead an fsync, or wait for the one running."""
+        while True:
+            with self._sync:
+                while not ticket.done and self._syncing:
+                    self._sync.wait()
+                if ticket.done:
+                    break
+                self._syncing = True
+            self._lead_fsync()
+        if not ticket.ok:
+            raise AuditUnavailable(
+                f"the audit log {self.path} cannot be written (fsync failed); fix its disk or directory"
+            )
+
+    def _lead_fsync(self) -> None:
+        """fsync everything appended so far, then settle every ticket it covers."""
+        ok = False
+        target = 0
+        try:
+            with self._lock:
+                target = self._seq
+                # A duplicate descriptor: a rotation or a failure may close `_fd` while we fsync.
+                fd = os.dup(self._fd) if self._fd is not None else None
+            if fd is not None:
+                try:
+                    os.fsync(fd)
+                    ok = True
+                except OSError as exc:
+                    logger.error("audit: fsync of %s failed: %s", self.path, exc.strerror)
+                    with self._lock:
+                        self._close_fds()  # reopen and recover the tail on the next write
+                finally:
+                    os.close(fd)
+        finally:
+            with self._sync:
+                self._settle(target, ok=ok)
+                self._syncing = False
+                self._sync.notify_all()
+
+    def _settle(self, through: int, *, ok: bool) -> None:
+        """Mark pending tickets up to seq `through` durable (ok) or failed. Caller holds _sync."""
+        while self._pending and self._pending[0].seq <= through:
+            ticket = self._pending.popleft()
+            ticket.ok = ok
+            ticket.done = True
 
     async def awrite(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """`write` from a worker thread, so an fsync does not block the event loop."""
@@ -98,6 +175,13 @@ class AuditLog:
         """Close the file and release the writer lock; later writes raise `AuditUnavailable`."""
         with self._lock:
             self._closed = True
+            if self._fd is not None and self.fsync:
+                try:
+                    os.fsync(self._fd)
+                    with self._sync:
+                        self._settle(self._seq, ok=True)
+                except OSError:
+                    pass  # _close_fds fails whatever is still pending
             self._close_fds()
 
     def __enter__(self) -> AuditLog:
@@ -182,11 +266,14 @@ class AuditLog:
             written = os.write(self._fd, view)
             view = view[written:]
         self._size += len(line)
-        if self.fsync:
-            os.fsync(self._fd)
 
     def _rotate(self) -> None:
         if self._fd is not None:
+            if self.fsync:
+                os.fsync(self._fd)  # the old file's records are durable before it is renamed away
+                with self._sync:
+                    self._settle(self._seq, ok=True)
+                    self._sync.notify_all()
             os.close(self._fd)
             self._fd = None
         rotate(self.path, self.keep, fsync=self.fsync)
@@ -195,6 +282,11 @@ class AuditLog:
             fsync_directory(self.path.parent)
 
     def _close_fds(self) -> None:
+        """Close the file (after a failure or at close). Records not yet fsynced cannot be proven
+        durable any more: their writers get `AuditUnavailable`. Caller holds _lock."""
+        with self._sync:
+            self._settle(self._seq, ok=False)
+            self._sync.notify_all()
         for fd in (self._fd, self._lock_fd):
             if fd is not None:
                 os.close(fd)
