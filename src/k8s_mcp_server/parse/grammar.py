@@ -91,8 +91,9 @@ def _walk(argv: tuple[str, ...], spec: ToolSpec, fixed: Table | None) -> Scan:
     shape: list[tuple[int, str]] = []
     done = dashes = False
     i = early = 0
+    here, kids = "", spec.children("")  # the path so far and its subcommands, updated as it grows
     while i < len(argv):
-        arg, here = argv[i], " ".join(path)
+        arg = argv[i]
         if dashes:
             after.append(arg)
             i += 1
@@ -104,19 +105,21 @@ def _walk(argv: tuple[str, ...], spec: ToolSpec, fixed: Table | None) -> Scan:
             shape.append((i, "--"))
             i += 1
             continue
-        if arg.startswith("-") and arg != "-":
+        if arg[:1] == "-" and arg != "-":
             table = fixed if fixed is not None else spec.flags_for(here)
             where = f"'{spec.name} {here}'" if here else f"'{spec.name}' before the subcommand (put it after)"
             reads = list(read_flags(argv, i, table, where))
-            early += 0 if done or (here and not spec.children(here)) else 1
+            early += 0 if done or (here and not kids) else 1
             flags.extend((r.spec, r.value) for r in reads)
             shape.append((i, "flag:" + ",".join(f"{r.spec.name}:{r.spec.kind.value}" for r in reads)))
             i += max(r.consumed for r in reads)
             continue
-        if not done and spec.children(here):
+        if not done and kids:
             child = spec.resolve(here, arg)
             if child is not None:
                 path.append(child)
+                here = " ".join(path)
+                kids = spec.children(here)
                 shape.append((i, "verb"))
                 i += 1
                 continue
@@ -128,7 +131,7 @@ def _walk(argv: tuple[str, ...], spec: ToolSpec, fixed: Table | None) -> Scan:
         shape.append((i, "arg"))
         i += 1
     return Scan(
-        path=" ".join(path),
+        path=here,
         positionals=tuple(positionals),
         flags=tuple(flags),
         after_dashes=tuple(after),

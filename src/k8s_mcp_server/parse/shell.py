@@ -18,8 +18,11 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
+from typing import Any
 
 import bashlex
+import bashlex.ast
+from bashlex.parser import _parser as _BashlexParser  # pinned bashlex==0.18
 
 from k8s_mcp_server.errors import CommandError
 
@@ -28,6 +31,9 @@ _SAFE_UNQUOTED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ
 _PLAIN_WORD = re.compile(r"[A-Za-z0-9_\-./:=,@%+^]+")
 _PLAIN = re.compile(r"[A-Za-z0-9_\-./:=,@%+^ |]*")
 _PLAIN_TOKEN = re.compile(r"[^ |]+|\|")
+_PRINTABLE = re.compile(r"[ -~]*")
+_NO_COMMAND_BEFORE_PIPE = "a '|' has no command before it; write 'TOOL ARGS | FILTER ARGS'"
+_EMPTY_OR_TRAILING_PIPE = "the command is empty or ends with '|'; add the command or the filter"
 _REFUSED_IN_DOUBLE_QUOTES = {"$": "'$'", "`": "a backtick", "!": "'!'"}
 _WHY = {
     ";": "';' (command lists)",
@@ -64,6 +70,8 @@ def _refuse(message: str) -> CommandError:
 def _check_characters(command: str, max_length: int) -> None:
     if len(command) > max_length:
         raise _refuse(f"the command is {len(command)} characters long; the limit is {max_length}")
+    if _PRINTABLE.fullmatch(command):
+        return
     for index, char in enumerate(command):
         if not (" " <= char <= "~"):
             what = "a newline" if char in "\r\n" else f"the character U+{ord(char):04X}"
@@ -142,26 +150,33 @@ def _stages(tokens: list[_Word | None]) -> list[list[_Word]]:
     for token in tokens:
         if token is None:
             if not stages[-1]:
-                raise _refuse("a '|' has no command before it; write 'TOOL ARGS | FILTER ARGS'")
+                raise _refuse(_NO_COMMAND_BEFORE_PIPE)
             stages.append([])
         else:
             stages[-1].append(token)
     if not stages[-1]:
-        raise _refuse("the command is empty or ends with '|'; add the command or the filter")
+        raise _refuse(_EMPTY_OR_TRAILING_PIPE)
     return stages
+
+
+def _read_first_command(command: str) -> Any:
+    """The first top-level node bashlex reads (the whole input, unless something follows it)."""
+    return _BashlexParser(command).parse()
 
 
 def _bashlex_spans(command: str) -> list[list[tuple[int, int]]]:
     """The word spans of each stage as bashlex reads them; refuses anything but plain words."""
     try:
-        trees = bashlex.parse(command)
+        # bashlex's grammar, without the helpers of bashlex.parse that look for heredocs and parse
+        # what follows the first command: our tokenizer has refused `<`, `;`, `&` and newlines, and a
+        # first command that ends before the last character is refused just below.
+        tree = _read_first_command(command)
     except Exception as exc:  # bashlex raises more than ParsingError; all of it means "refuse"
         raise _refuse(
             f"the command could not be parsed as a simple shell command ({type(exc).__name__})"
         ) from None
-    if len(trees) != 1:
+    if not isinstance(tree, bashlex.ast.node) or tree.pos[1] < len(command.rstrip(" ")):
         raise _refuse("only one command is accepted per request")
-    tree = trees[0]
     commands = [tree] if tree.kind == "command" else None
     if tree.kind == "pipeline":
         commands = [p for p in tree.parts if p.kind == "command"]
@@ -183,8 +198,9 @@ def split_pipeline(command: str, *, max_length: int) -> tuple[tuple[str, ...], .
     if not isinstance(command, str):
         raise _refuse("the command must be a string")
     _check_characters(command, max_length)
-    plain = _PLAIN.fullmatch(command) and "||" not in command
-    stages = _stages(_fast_tokens(command) if plain else _tokenize(command))
+    if _PLAIN.fullmatch(command) and "||" not in command:
+        return _plain_pipeline(command)
+    stages = _stages(_tokenize(command))
     ours = [[(w.start, w.end) for w in stage] for stage in stages]
     if _bashlex_spans(command) != ours:
         raise _refuse("the command reads differently to a shell than to this parser; simplify its quoting")
@@ -194,12 +210,22 @@ def split_pipeline(command: str, *, max_length: int) -> tuple[tuple[str, ...], .
     return tuple(tuple(w.value for w in stage) for stage in stages)
 
 
-def _fast_tokens(command: str) -> list[_Word | None]:
-    """Tokens of a command without quotes or escapes: every word is its own source text."""
-    return [
-        None if m.group() == "|" else _Word(m.group(), m.start(), m.end())
-        for m in _PLAIN_TOKEN.finditer(command)
-    ]
+def _plain_pipeline(command: str) -> tuple[tuple[str, ...], ...]:
+    """A command without quotes or escapes: every word is its own source text, so one regex pass
+    gives our reading, bashlex's spans must equal it, and shlex has nothing to cross-check."""
+    spans: list[list[tuple[int, int]]] = [[]]
+    for match in _PLAIN_TOKEN.finditer(command):
+        if match.group() == "|":
+            spans.append([])
+        else:
+            spans[-1].append(match.span())
+    if not all(spans[:-1]):
+        raise _refuse(_NO_COMMAND_BEFORE_PIPE)
+    if not spans[-1]:
+        raise _refuse(_EMPTY_OR_TRAILING_PIPE)
+    if _bashlex_spans(command) != spans:
+        raise _refuse("the command reads differently to a shell than to this parser; simplify its quoting")
+    return tuple(tuple(command[start:end] for start, end in stage) for stage in spans)
 
 
 def _cross_check(source: str, value: str) -> None:
