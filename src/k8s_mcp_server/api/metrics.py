@@ -72,12 +72,15 @@ class Metrics:
             ["policy"],
             registry=self.registry,
         )
-        for stage in STAGES:  # every stage shows up from the first scrape, at zero
-            self.stage_seconds.labels(stage=stage)
+        # every stage shows up from the first scrape, at zero; children cached (labels() is the slow part)
+        self._stages = {stage: self.stage_seconds.labels(stage=stage) for stage in STAGES}
 
     # Observer protocol (pipeline.Observer)
     def stage(self, name: str, seconds: float) -> None:
-        self.stage_seconds.labels(stage=name).observe(seconds)
+        child = self._stages.get(name)
+        if child is None:
+            child = self._stages[name] = self.stage_seconds.labels(stage=name)
+        child.observe(seconds)
 
     def outcome(self, request: CommandRequest, decision: str, rule: str | None, code: str | None) -> None:
         self.requests.labels(
