@@ -94,7 +94,7 @@ def _parse(tool: str, command: str, namespace: str | None, default_ns: str, max_
     read = scan(argv, SPECS[tool])
     facts = ANALYZERS[tool](read)
     fmt, fmt_guarded = output_format(read)
-    flags = tuple(Flag(name=spec.name, value=value) for spec, value in read.flags)
+    flags = tuple(_flag(spec.name, value) for spec, value in read.flags)
     guarded = {spec.name for spec, _ in read.flags if spec.guarded} | set(facts.guarded) | set(fmt_guarded)
     namespaces, injected = _namespaces(tool, read, facts, namespace, default_ns)
     if injected is not None:
@@ -114,6 +114,12 @@ def _parse(tool: str, command: str, namespace: str | None, default_ns: str, max_
         output_format=fmt,
         filters=stages[1:],
     )
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _flag(name: str, value: str | None) -> Flag:
+    """Flags are frozen values: one object per (name, value) spares building it again."""
+    return Flag(name=name, value=value)
 
 
 def _strip_tool(tool: str, argv: tuple[str, ...]) -> tuple[str, ...]:

@@ -25,9 +25,9 @@ class Facts:
     guarded: tuple[str, ...] = ()  # guarded names beyond the guarded flags themselves
 
 
-def flag_values(scan: Scan, name: str) -> list[str | None]:
-    """Every value given to flag `name` (None for a flag given without a value)."""
-    return [value for spec, value in scan.flags if spec.name == name]
+def flag_values(scan: Scan, name: str) -> tuple[str | None, ...]:
+    """Every value given to flag `name`, in order (None for a flag given without a value)."""
+    return scan.values.get(name, ())
 
 
 def flag_on(scan: Scan, name: str) -> bool:

@@ -91,8 +91,11 @@ def _bool_value(spec: FlagSpec, value: str) -> str:
     return value
 
 
-def read_flags(argv: tuple[str, ...], index: int, flags: Table, where: str) -> Iterator[Read]:
-    """The flags in argv[index] (several for `-abc`), as pflag reads them; refuses unknown flags."""
+def read_flags(argv: tuple[str, ...], index: int, flags: Table, where: object) -> Iterator[Read]:
+    """The flags in argv[index] (several for `-abc`), as pflag reads them; refuses unknown flags.
+
+    `where` names the command in error messages (anything with a str()).
+    """
     token = argv[index]
     following = argv[index + 1] if index + 1 < len(argv) else None
     if token.startswith("--"):

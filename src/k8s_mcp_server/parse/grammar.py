@@ -81,6 +81,7 @@ class Scan:
     after_dashes: tuple[str, ...]  # positionals after `--`
     shape: tuple[tuple[int, str], ...]  # (argv index, role) for the cross-check of the two walks
     early_flags: int = 0  # flags read before the full subcommand path was known
+    values: Mapping[str, tuple[str | None, ...]] = field(default_factory=dict)  # flag name -> values
 
 
 def _walk(argv: tuple[str, ...], spec: ToolSpec, fixed: Table | None) -> Scan:
@@ -107,8 +108,7 @@ def _walk(argv: tuple[str, ...], spec: ToolSpec, fixed: Table | None) -> Scan:
             continue
         if arg[:1] == "-" and arg != "-":
             table = fixed if fixed is not None else spec.flags_for(here)
-            where = f"'{spec.name} {here}'" if here else f"'{spec.name}' before the subcommand (put it after)"
-            reads = list(read_flags(argv, i, table, where))
+            reads = list(read_flags(argv, i, table, _Where(spec.name, here)))
             early += 0 if done or (here and not kids) else 1
             flags.extend((r.spec, r.value) for r in reads)
             shape.append((i, "flag:" + ",".join(f"{r.spec.name}:{r.spec.kind.value}" for r in reads)))
@@ -130,7 +130,11 @@ def _walk(argv: tuple[str, ...], spec: ToolSpec, fixed: Table | None) -> Scan:
         positionals.append(arg)
         shape.append((i, "arg"))
         i += 1
+    values: dict[str, tuple[str | None, ...]] = {}
+    for flag, value in flags:
+        values[flag.name] = (*values.get(flag.name, ()), value)
     return Scan(
+        values=values,
         path=here,
         positionals=tuple(positionals),
         flags=tuple(flags),
@@ -138,6 +142,20 @@ def _walk(argv: tuple[str, ...], spec: ToolSpec, fixed: Table | None) -> Scan:
         shape=tuple(shape),
         early_flags=early,
     )
+
+
+class _Where:
+    """Where a flag stands, for error messages: rendered only when a flag is refused."""
+
+    __slots__ = ("here", "tool")
+
+    def __init__(self, tool: str, here: str) -> None:
+        self.tool, self.here = tool, here
+
+    def __str__(self) -> str:
+        if self.here:
+            return f"'{self.tool} {self.here}'"
+        return f"'{self.tool}' before the subcommand (put it after)"
 
 
 def _unknown(spec: ToolSpec, here: str, arg: str) -> CommandError:
