@@ -25,7 +25,7 @@ from k8s_mcp_server.contracts import (
 )
 from k8s_mcp_server.errors import AuditUnavailable, KubeconfigError, ProxyError
 from k8s_mcp_server.execute import Executor
-from k8s_mcp_server.kubeconfig import Kubeconfig, KubeconfigCache, KubeconfigPolicy
+from k8s_mcp_server.kubeconfig import DefaultKubeconfig, Kubeconfig, KubeconfigCache, KubeconfigPolicy
 from k8s_mcp_server.parse import parse_command
 from k8s_mcp_server.policy import CompiledPolicy, evaluate
 from k8s_mcp_server.redact import Redactor
@@ -92,7 +92,7 @@ class Pipeline:
         redactor: Redactor,
         executor: Executor,
         kubeconfig_policy: KubeconfigPolicy,
-        default_kubeconfig: Kubeconfig | None,
+        default_kubeconfig: DefaultKubeconfig | None,
         command_timeout: float,
         max_command_timeout: float,
         max_command_length: int,
@@ -235,7 +235,7 @@ class Pipeline:
     def _kubeconfig(self, encoded: str | None) -> Kubeconfig | None:
         if encoded:
             return self.kubeconfigs.load(encoded)
-        return self.default_kubeconfig
+        return self.default_kubeconfig.get() if self.default_kubeconfig else None
 
     def _timeout(self, requested: float | None) -> float:
         wanted = self.command_timeout if requested is None or requested <= 0 else requested

@@ -71,3 +71,8 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    # Server-side default kubeconfig from the pod's service account (docs: kubeconfig/default.py);
+    # off by default, used only when the caller sent none; exclusive with `default_kubeconfig`.
+    in_cluster: bool = False
+    service_account_dir: Path = Path("/var/run/secrets/kubernetes.io/serviceaccount")

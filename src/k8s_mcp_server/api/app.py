@@ -24,7 +24,7 @@ from k8s_mcp_server.contracts import TOOLS
 from k8s_mcp_server.errors import ProxyError
 from k8s_mcp_server.execute import Executor, resolve_binaries
 from k8s_mcp_server.keys import KeyStore
-from k8s_mcp_server.kubeconfig import KubeconfigPolicy, load_kubeconfig_file
+from k8s_mcp_server.kubeconfig import KubeconfigPolicy, default_kubeconfig
 from k8s_mcp_server.parse.vocabulary import FILTERS
 from k8s_mcp_server.pipeline import Pipeline, PolicyDenied
 from k8s_mcp_server.policy import CompiledPolicy, PolicyStore
@@ -60,10 +60,11 @@ def build_state(settings: Settings) -> AppState:
     if keys is not None:
         policies.preload(keys.current())
     kube_policy = KubeconfigPolicy.from_settings(settings)
-    default_kubeconfig = (
-        load_kubeconfig_file(settings.default_kubeconfig, kube_policy)
-        if settings.default_kubeconfig
-        else None
+    default = default_kubeconfig(
+        file=settings.default_kubeconfig,
+        in_cluster=settings.in_cluster,
+        service_account_dir=settings.service_account_dir,
+        policy=kube_policy,
     )
     configured = {
         "kubectl": settings.kubectl,
@@ -89,7 +90,7 @@ def build_state(settings: Settings) -> AppState:
         redactor=Redactor(key),
         executor=executor,
         kubeconfig_policy=kube_policy,
-        default_kubeconfig=default_kubeconfig,
+        default_kubeconfig=default,
         command_timeout=settings.command_timeout,
         max_command_timeout=settings.max_command_timeout,
         max_command_length=settings.max_command_length,

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from k8s_mcp_server.contracts import TOOLS, RawOutput
 from k8s_mcp_server.errors import Busy, CommandError, ProxyError
+from k8s_mcp_server.execute.lanes import OutputLanes, Ticket
 from k8s_mcp_server.execute.workspace import workspace
 from k8s_mcp_server.parse.filters import FILTERS
 
@@ -27,6 +28,10 @@ from k8s_mcp_server.parse.filters import FILTERS
 TERM_GRACE_SECONDS = 2.0
 # Read size per pipe read: large enough to keep syscalls few on 20 MB outputs.
 READ_CHUNK = 256 * 1024
+# Output past this size needs one of the few large-output lanes (see lanes.py): 1 MiB covers nearly
+# every kubectl listing, and 2 lanes keep 20 MB outputs at ~100 MB each well under 300 MB in total.
+LARGE_OUTPUT_BYTES = 1024 * 1024
+MAX_LARGE_OUTPUTS = 2
 
 
 def resolve_binaries(configured: Mapping[str, Path | None], names: Sequence[str]) -> dict[str, Path]:
@@ -48,8 +53,9 @@ def resolve_binaries(configured: Mapping[str, Path | None], names: Sequence[str]
 class _Capped:
     """Collects a stream up to a byte cap; anything past it is counted but not kept."""
 
-    def __init__(self, cap: int) -> None:
+    def __init__(self, cap: int, ticket: Ticket) -> None:
         self.cap = cap
+        self.ticket = ticket
         self.chunks: list[bytes] = []
         self.kept = 0
         self.truncated = False
@@ -64,6 +70,7 @@ class _Capped:
             if chunk:
                 self.chunks.append(chunk)
                 self.kept += len(chunk)
+                await self.ticket.grow(len(chunk))
             if self.truncated:
                 return
 
@@ -83,6 +90,8 @@ class Executor:
         max_queue: int,
         tools: Collection[str] = TOOLS,
         filters: Collection[str] = FILTERS,
+        large_output_bytes: int = LARGE_OUTPUT_BYTES,
+        max_large_outputs: int = MAX_LARGE_OUTPUTS,
     ) -> None:
         # Defence in depth behind the parser: the first stage is one of `tools`, every later stage one
         # of `filters`, and a binary for any other name is never kept.
@@ -94,6 +103,7 @@ class Executor:
         # kubectl's discovery cache per kubeconfig fingerprint, private to this server process
         self._cache_root = Path(tempfile.mkdtemp(prefix="k8s-mcp-discovery-"))
         self._max_output = max_output_bytes
+        self._lanes = OutputLanes(max_large_outputs, large_output_bytes)
         self._slots = asyncio.Semaphore(max_concurrency)
         self._max_waiting = max_concurrency + max_queue
         self._admitted = 0
@@ -156,7 +166,8 @@ class Executor:
         started = time.perf_counter()
         procs: list[asyncio.subprocess.Process] = []
         transports: list[asyncio.BaseTransport] = []
-        out, err = _Capped(self._max_output), _Capped(self._max_output)
+        ticket = self._lanes.ticket()
+        out, err = _Capped(self._max_output, ticket), _Capped(self._max_output, ticket)
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         owned = [out_r, out_w, err_r, err_w]  # fds this function still has to close
@@ -201,6 +212,7 @@ class Executor:
                 timed_out = True
             exit_code = await self._finish(procs)
         except BaseException:
+            ticket.release()
             await self._finish(procs)
             raise
         finally:
@@ -208,7 +220,7 @@ class Executor:
                 transport.close()
             for fd in owned:
                 os.close(fd)
-        return RawOutput(
+        raw = RawOutput(
             stdout=out.value(),
             stderr=err.value(),
             exit_code=exit_code,
@@ -216,6 +228,8 @@ class Executor:
             truncated=out.truncated or err.truncated,
             timed_out=timed_out,
         )
+        ticket.bind(raw)
+        return raw
 
     @staticmethod
     async def _reader(fd: int, transports: list[asyncio.BaseTransport]) -> asyncio.StreamReader:
