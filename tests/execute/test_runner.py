@@ -241,3 +241,25 @@ def test_binaries_resolve_to_absolute_paths_and_missing_ones_are_left_out(tmp_pa
     assert found["grep"].is_absolute()
     assert found["grep"] == Path(shutil.which("grep") or "").resolve()
     assert stat.S_IMODE(found["grep"].stat().st_mode) & 0o111
+
+
+async def test_a_second_large_output_waits_until_the_first_is_freed() -> None:
+    executor = make_executor(large_output_bytes=4096, max_large_outputs=1)
+    big = [["yes"], ["head", "-c", "200000"]]
+    first = await executor.run(big, kubeconfig=None, timeout=10)
+    assert len(first.stdout) == 200000
+    blocked = await executor.run(big, kubeconfig=None, timeout=1)
+    assert blocked.timed_out  # stalled on the full pipe while the first output is alive
+    assert len(blocked.stdout) < 200000
+    del first, blocked
+    await asyncio.sleep(0)  # the lane comes back through the event loop
+    again = await executor.run(big, kubeconfig=None, timeout=10)
+    assert len(again.stdout) == 200000 and not again.timed_out
+
+
+async def test_small_outputs_never_wait_for_a_lane() -> None:
+    executor = make_executor(large_output_bytes=4096, max_large_outputs=1)
+    held = await executor.run([["yes"], ["head", "-c", "200000"]], kubeconfig=None, timeout=10)
+    small = await executor.run([["printf", "ok"]], kubeconfig=None, timeout=2)
+    assert small.stdout == b"ok" and not small.timed_out
+    assert len(held.stdout) == 200000
