@@ -145,3 +145,16 @@ def test_a_would_deny_warning_that_quotes_a_secret_is_redacted() -> None:
         rule=None, reason=None, policy_revision=None, cluster=None,
     )  # fmt: skip
     assert record["warnings"] == ["would deny: grep Bearer [REDACTED]"]
+
+
+def test_not_run_record_is_a_completion_with_the_error_code_and_no_exit_code() -> None:
+    from k8s_mcp_server.audit import not_run_record
+
+    record = not_run_record(
+        request=REQUEST, parsed=PARSED, decision=ALLOW, cluster=CLUSTER,
+        error_code="busy", reason="too many requests in flight; retry in a moment",
+    )  # fmt: skip
+    assert record["event"] == "completion" and record["decision"] == "allow"
+    assert record["error_code"] == "busy" and record["exit_code"] is None
+    assert record["output_bytes"] == 0 and record["redactions"] == {}
+    assert "CMD-CANARY" not in json.dumps(record) and "URL-CANARY" not in json.dumps(record)

@@ -228,3 +228,23 @@ async def test_a_canary_sent_over_mcp_does_not_reach_the_log(srv: Server, cluste
     mine = [json.loads(line) for line in log.splitlines() if name in line]
     assert [r["transport"] for r in mine] == ["mcp", "mcp"]
     assert all(form not in log for form in forms(secret))
+
+
+def test_an_mcp_request_with_a_wrong_api_key_is_audited_once_without_the_key(srv: Server) -> None:
+    secret = canary()
+    before = srv.audit_log.read_text().count("\n")
+    res = httpx.post(
+        f"{srv.url}/mcp",
+        json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}},
+        headers={"Authorization": f"Bearer {secret}", "Accept": "application/json, text/event-stream"},
+        timeout=60,
+    )
+    assert res.status_code == 401
+    rid = res.json()["detail"]["request_id"]
+    log = srv.audit_log.read_text()
+    new = [json.loads(line) for line in log.splitlines()[before:]]
+    mine = [r for r in new if r["request_id"] == rid]
+    assert [(r["event"], r["decision"], r["error_code"], r["transport"]) for r in mine] == [
+        ("decision", "rejected", "unauthenticated", "mcp")
+    ]
+    assert all(form not in log for form in forms(secret))

@@ -77,6 +77,36 @@ def completion_record(
     return record
 
 
+def not_run_record(
+    *,
+    request: CommandRequest,
+    parsed: ParsedCommand,
+    decision: Decision,
+    cluster: ClusterRef | None,
+    error_code: str,
+    reason: str,
+) -> dict[str, Any]:
+    """The `completion` record of an allowed request whose command could not be started after its
+    decision was written (no free slot: `busy`; the tool is not installed; ...). Without it, an
+    auditor could not tell "allowed but never ran" from "ran, then the server died"."""
+    record = _common(request, parsed, cluster)
+    record.update(
+        event="completion",
+        decision=decision.outcome,
+        rule=decision.rule,
+        reason=redact_text(reason),
+        policy_revision=decision.policy_revision,
+        error_code=error_code,
+        exit_code=None,
+        duration_ms=0.0,
+        output_bytes=0,
+        truncated=False,
+        timed_out=False,
+        redactions={},
+    )
+    return record
+
+
 def _common(
     request: CommandRequest, parsed: ParsedCommand | None, cluster: ClusterRef | None
 ) -> dict[str, Any]:
