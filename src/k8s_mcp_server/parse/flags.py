@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import NamedTuple
 
 from k8s_mcp_server.errors import CommandError
 
@@ -35,6 +36,10 @@ class FlagSpec:
     kind: Kind
     guarded: bool = False
     short: str | None = None
+    tag: str = field(default="", compare=False)  # "name:kind", how the grammar walk records it
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tag", f"{self.name}:{self.kind.value}")
 
 
 @dataclass(frozen=True)
@@ -76,8 +81,7 @@ def table(spec: str) -> Table:
     return Table(MappingProxyType(long), MappingProxyType(short))
 
 
-@dataclass(frozen=True)
-class Read:
+class Read(NamedTuple):
     """One flag as read: its spec, its value (None when given without one) and tokens consumed."""
 
     spec: FlagSpec

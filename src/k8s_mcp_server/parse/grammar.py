@@ -111,7 +111,7 @@ def _walk(argv: tuple[str, ...], spec: ToolSpec, fixed: Table | None) -> Scan:
             reads = list(read_flags(argv, i, table, _Where(spec.name, here)))
             early += 0 if done or (here and not kids) else 1
             flags.extend((r.spec, r.value) for r in reads)
-            shape.append((i, "flag:" + ",".join(f"{r.spec.name}:{r.spec.kind.value}" for r in reads)))
+            shape.append((i, "flag:" + ",".join(r.spec.tag for r in reads)))
             i += max(r.consumed for r in reads)
             continue
         if not done and kids:
