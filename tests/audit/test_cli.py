@@ -220,3 +220,30 @@ def test_the_console_script_reaches_the_audit_commands(populated: Path) -> None:
     script = Path(sys.executable).parent / "k8s-mcp-server"
     done = subprocess.run([script, "audit", "verify", populated], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.startswith("ok: 7 records")
+
+
+def test_verify_with_an_anchor_that_is_in_the_log_passes(
+    populated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    middle = json.loads(populated.read_text().splitlines()[3])["hash"]
+    code, out, _ = run(capsys, "verify", "--anchor", middle.upper(), str(populated))
+    assert code == 0 and out.startswith("ok: 7 records")
+
+
+def test_verify_with_an_anchor_from_a_rewritten_log_fails(
+    populated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    anchor = json.loads(populated.read_text().splitlines()[-1])["hash"]
+    populated.unlink()
+    log = AuditLog(populated, fsync=False)  # a fresh chain in its place
+    log.write(_rec("x", "ci-bot", "kubectl", "get", "allow", "allow-reads", "dev"))
+    log.close()
+    code, out, _ = run(capsys, "verify", "--anchor", anchor, str(populated))
+    assert code == 1 and out.startswith(f"FAIL: the anchored hash {anchor} is not in the log")
+
+
+def test_verify_refuses_an_anchor_that_is_not_a_hash(
+    populated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "verify", "--anchor", "abc", str(populated))
+    assert code == 2 and "not a record hash" in err
