@@ -1,14 +1,23 @@
-"""Throughput of the redactor on 20 MB of `kubectl get -o yaml` List output and 20 MB of log text.
+"""Throughput of the redactor on 20 MB of `kubectl get -o yaml` List output and 20 MB of log text, and
+its cost next to kubectl's own on the same output from a real cluster.
 
-Run: .venv/bin/python bench/bench_redact.py [KUBECTL_SECONDS_FOR_20MB_YAML]
-With a measured kubectl printing time for the same amount of YAML, the ratio redaction/kubectl is printed.
+Run: .venv/bin/python bench/bench_redact.py
+The cluster part uses the test control plane (`bash scripts/cluster.sh start`; K8S_MCP_TEST_KUBECONFIG
+and K8S_MCP_TEST_BIN override it): it fills a scratch namespace with ConfigMaps and Secrets until
+`kubectl get cm,secret -n NS -o yaml` prints ~20 MB, times kubectl printing it (median of several runs),
+times the redactor on exactly that output, prints the ratio (target <= 0.25), and deletes the namespace.
 """
 
 from __future__ import annotations
 
 import base64
-import sys
+import json
+import os
+import statistics
+import subprocess
 import time
+import uuid
+from pathlib import Path
 
 from k8s_mcp_server.contracts import RawOutput
 from k8s_mcp_server.redact import Redactor
@@ -194,13 +203,108 @@ def measure(name: str, text: str, redactor: Redactor) -> float:
     return best
 
 
+CLUSTER_ENV = Path.home() / ".cache" / "k8s-mcp-server" / "cluster" / "run" / "cluster.env"
+KUBECTL_RUNS = 5
+BATCH = 100  # objects per `kubectl create -f -`
+
+
+def cluster_tools() -> tuple[str, str] | None:
+    """(kubectl, admin kubeconfig) of the test cluster, or None when there is none."""
+    values = dict(os.environ)
+    if "K8S_MCP_TEST_KUBECONFIG" not in values and CLUSTER_ENV.exists():
+        for line in CLUSTER_ENV.read_text().splitlines():
+            key, _, value = line.removeprefix("export ").partition("=")
+            values.setdefault(key, value)
+    kubeconfig, bin_dir = values.get("K8S_MCP_TEST_KUBECONFIG"), values.get("K8S_MCP_TEST_BIN")
+    if not kubeconfig or not bin_dir or not Path(kubeconfig).exists():
+        return None
+    return str(Path(bin_dir) / "kubectl"), kubeconfig
+
+
+def kubectl(tools: tuple[str, str], *args: str, stdin: str | None = None) -> bytes:
+    return subprocess.run(
+        [tools[0], "--kubeconfig", tools[1], *args],
+        input=stdin.encode() if stdin is not None else None,
+        capture_output=True,
+        check=True,
+        timeout=600,
+    ).stdout
+
+
+def scratch_objects(ns: str, i: int) -> dict[str, object]:
+    if i % 10 == 9:
+        data = {f"key-{k}": base64.b64encode(f"value-{i}-{k}-".encode() * 8).decode() for k in range(12)}
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": f"s-{i:05d}", "namespace": ns},
+            "data": data,
+        }
+    props = "".join(
+        f"service.s{k}.url=https://svc-{k}.team-{i % 13}.svc.cluster.local:8080/api/v1/items\n"
+        f"service.s{k}.timeout.ms={100 * (k % 9 + 1)}\n"
+        f"feature.flag-{k}.enabled={'true' if k % 3 else 'false'}\n"
+        for k in range(20)
+    )
+    data = {"app.properties": props, "mode": "production", "replicas": str(i % 7)}
+    labels = {"app": f"app-{i % 13}", "tier": "backend"}
+    meta = {"name": f"cm-{i:05d}", "namespace": ns, "labels": labels}
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
+
+
+def cluster_ratio(redactor: Redactor) -> None:
+    tools = cluster_tools()
+    if tools is None:
+        print("cluster: none running (bash scripts/cluster.sh start); kubectl ratio not measured")
+        return
+    ns = f"bench-redact-{uuid.uuid4().hex[:8]}"
+    kubectl(tools, "create", "namespace", ns)
+    try:
+        i, size = 0, 0
+        while size < TARGET:
+            items = [scratch_objects(ns, i + k) for k in range(BATCH)]
+            kubectl(
+                tools,
+                "create",
+                "-f",
+                "-",
+                stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}),
+            )
+            i += BATCH
+            size = len(kubectl(tools, "get", "cm,secret", "-n", ns, "-o", "yaml")) if i % 1000 == 0 else size
+        args = ("get", "cm,secret", "-n", ns, "-o", "yaml")
+        kubectl(tools, *args)  # warm kubectl's discovery cache
+        times, out = [], b""
+        for _ in range(KUBECTL_RUNS):
+            start = time.perf_counter()
+            out = kubectl(tools, *args)
+            times.append(time.perf_counter() - start)
+        kubectl_s = statistics.median(times)
+        print(
+            f"kubectl get cm,secret -o yaml: {len(out) / 1e6:.1f} MB, {i} objects, "
+            f"median {kubectl_s:.3f} s of {KUBECTL_RUNS}"
+        )
+        raw = RawOutput(stdout=out, stderr=b"", exit_code=0, duration_ms=0.0)
+        runs = []
+        for _ in range(KUBECTL_RUNS):
+            start = time.perf_counter()
+            result = redactor.redact(raw)
+            runs.append(time.perf_counter() - start)
+        redact_s = statistics.median(runs)
+        print(
+            f"redactor on that output: median {redact_s:.3f} s = {len(out) / 1e6 / redact_s:.1f} MB/s, "
+            f"redactions={dict(result.redactions)}"
+        )
+        print(f"redaction / kubectl printing time: {redact_s / kubectl_s:.2f} (target <= 0.25)")
+    finally:
+        kubectl(tools, "delete", "namespace", ns, "--wait=false")
+
+
 def main() -> None:
     redactor = Redactor(b"bench-key")
-    yaml_seconds = measure("yaml List", yaml_list(), redactor)
+    measure("yaml List (synthetic pods/deployments/configmaps/secrets)", yaml_list(), redactor)
     measure("log text", log_text(), redactor)
-    if len(sys.argv) > 1:
-        kubectl_seconds = float(sys.argv[1])
-        print(f"redaction / kubectl printing time: {yaml_seconds / kubectl_seconds:.2f}")
+    cluster_ratio(redactor)
 
 
 if __name__ == "__main__":

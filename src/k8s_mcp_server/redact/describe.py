@@ -12,7 +12,8 @@ from .structural import SECRET_NAME_RE
 
 MARKER = ":\n----\n"
 _ENTRY = re.compile(r"^([^\s:][^\n]{0,252}):\n----\n", re.M)
-_SECTION = re.compile(r"^(?:BinaryData|Events:)", re.M)
+_BINARY = re.compile(r"^BinaryData\n====\n", re.M)
+_EVENTS = re.compile(r"^Events:", re.M)
 
 
 def redact_describe_data(text: str, ph: Placeholders, counts: MutableMapping[str, int]) -> str:
@@ -28,8 +29,11 @@ def redact_describe_data(text: str, ph: Placeholders, counts: MutableMapping[str
         start = entry.end()
         end = entries[i + 1].start() if i + 1 < len(entries) else len(text)
         # the last section start, not the first: a value may itself hold a line reading "BinaryData"
-        sections = list(_SECTION.finditer(text, start, end))
-        end = sections[-1].start() if sections else end
+        for section in (_BINARY, _EVENTS):
+            found = list(section.finditer(text, start, end))
+            if found:
+                end = found[-1].start()
+                break
         body = text[start:end]
         value = body.rstrip("\n")
         if not value.strip() or is_placeholder(value.strip()):

@@ -24,18 +24,29 @@ class Rule:
     fold: bool = False
     validate: Callable[[str, re.Match[str]], bool] | None = None
     anchored: bool = False  # matches start at a keyword: find keywords, then `regex.match` there
+    # anchored only: keyword -> prefixes a match may start with just before it (`api_` before `key`), so
+    # one scan for `key` finds `apikey`, `api_key`, `accesskey`... instead of one scan per spelling
+    lookback: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    lookback_only: frozenset[str] = frozenset()  # keywords no match starts at (only their prefixes)
 
     def finditer(self, text: str, folded: str) -> Iterator[re.Match[str]]:
-        """Matches in `text` (`folded` is its lowercase form, used by folded anchored rules)."""
+        """Matches in `text` (`folded` is `fold(text)`, used by folded anchored rules)."""
         if not self.anchored:
             yield from self.regex.finditer(text)
             return
         haystack = folded if self.fold else text
         starts: set[int] = set()
+        back = dict(self.lookback)
         for keyword in self.keywords:
+            prefixes = back.get(keyword, ())
+            direct = keyword not in self.lookback_only
             pos = haystack.find(keyword)
             while pos >= 0:
-                starts.add(pos)
+                if direct:
+                    starts.add(pos)
+                for prefix in prefixes:
+                    if haystack.startswith(prefix, pos - len(prefix)) and pos >= len(prefix):
+                        starts.add(pos - len(prefix))
                 pos = haystack.find(keyword, pos + 1)
         end = -1
         for pos in sorted(starts):
@@ -111,12 +122,14 @@ RULES: tuple[Rule, ...] = (
         id="jwt",
         keywords=("eyJ",),
         regex=re.compile(r"eyJ[A-Za-z0-9_-]{4,8192}\.[A-Za-z0-9_-]{8,16384}\.[A-Za-z0-9_-]{0,8192}"),
+        anchored=True,
     ),
     Rule(
         id="bearer",
         keywords=("bearer",),
         fold=True,
         regex=re.compile(r"(?i)\bbearer[ \t]{1,8}(?P<value>[A-Za-z0-9._~+/=-]{8,4096})"),
+        anchored=True,
     ),
     Rule(
         id="basic-auth",
@@ -124,6 +137,7 @@ RULES: tuple[Rule, ...] = (
         fold=True,
         regex=re.compile(r"(?i)\bbasic[ \t]{1,8}(?P<value>[A-Za-z0-9+/]{8,4096}={0,2})"),
         validate=_basic_credentials,
+        anchored=True,
     ),
     Rule(
         id="url-credentials",
@@ -135,30 +149,52 @@ RULES: tuple[Rule, ...] = (
         id="aws-access-key",
         keywords=("AKIA", "ASIA"),
         regex=re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
+        anchored=True,
     ),
-    Rule(id="gcp-api-key", keywords=("AIza",), regex=re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
+    Rule(id="gcp-api-key", keywords=("AIza",), regex=re.compile(r"\bAIza[0-9A-Za-z_-]{35}"), anchored=True),
     Rule(
         id="github-token",
-        keywords=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        keywords=("gh", "github_pat_"),  # "gh": one scan for ghp_, gho_, ghu_, ghs_, ghr_
         regex=re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})"),
+        anchored=True,
     ),
-    Rule(id="slack-token", keywords=("xox",), regex=re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,250}")),
+    Rule(
+        id="slack-token",
+        keywords=("xox",),
+        regex=re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,250}"),
+        anchored=True,
+    ),
     Rule(
         id="stripe-key",
-        keywords=("k_live_", "k_test_"),
+        keywords=("sk_", "rk_"),
         regex=re.compile(r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,247}"),
+        anchored=True,
     ),
     Rule(
         id="keyword-secret",
-        # every way a match of _KEYWORDS can start (folded); "api" alone would hit every apiVersion
+        # every way a match of _KEYWORDS can start (folded): the compounds (api_key, client-secret...)
+        # through `lookback`; scanning for "api" alone would stop at every apiVersion
         keywords=(
             "passw",
             "passphrase",
             "secret",
             "token",
             "credential",
-            *(f"{a}{sep}{b}" for a, b in _COMPOUNDS for sep in ("", "_", "-")),
+            "key",
         ),
+        lookback=tuple(
+            (
+                last,
+                tuple(
+                    f"{first}{sep}"
+                    for first, second in _COMPOUNDS
+                    if second == last
+                    for sep in ("", "_", "-")
+                ),
+            )
+            for last in ("key", "secret", "token")
+        ),
+        lookback_only=frozenset({"key"}),
         fold=True,
         anchored=True,
         regex=re.compile(rf"(?i){_KEYWORDS}{_KEY_SUFFIX}[\"']?[ \t]{{0,8}}[:=][ \t]{{0,8}}{_VALUE}"),
@@ -178,8 +214,16 @@ def value_span(match: re.Match[str]) -> tuple[int, int]:
     return match.span()
 
 
+def fold(text: str) -> str:
+    """`text` lowercased with every offset kept: `str.lower` lengthens some characters (U+0130), which
+    would shift every keyword position after them; all keywords are ASCII, so non-ASCII becomes `?`."""
+    if text.isascii():
+        return text.lower()
+    return text.encode("ascii", "replace").decode("ascii").lower()
+
+
 def active_rules(text: str, folded: str) -> list[Rule]:
-    """The rules whose keywords occur in `text` (the prefilter); `folded` is `text.lower()`."""
+    """The rules whose keywords occur in `text` (the prefilter); `folded` is `fold(text)`."""
     active: list[Rule] = []
     for rule in RULES:
         haystack = folded if rule.fold else text
@@ -190,7 +234,7 @@ def active_rules(text: str, folded: str) -> list[Rule]:
 
 def any_rule_matches(text: str) -> bool:
     """True when some rule finds a credential in `text` (used on decoded base64)."""
-    folded = text.lower()
+    folded = fold(text)
     for rule in active_rules(text, folded):
         for match in rule.finditer(text, folded):
             start, end = value_span(match)

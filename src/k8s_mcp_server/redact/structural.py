@@ -28,6 +28,7 @@ SECRET_NAME_RE = re.compile(
 )
 _PATHLIKE_NAME = re.compile(r"(?i)_(file|path|dir)$")
 _NULL_TAG = "tag:yaml.org,2002:null"
+_ANCHOR = re.compile(r"&[^\s\[\]{},]{1,256}[ \t]+")
 
 
 class UnparsableError(Exception):
@@ -52,7 +53,9 @@ class _Walk:
         start, end = node.start_mark.index, node.end_mark.index
         source = self.text[start:end]
         trailing = source[len(source.rstrip()) :]
-        replacement = '"' + self.ph.make(rule, value) + '"' + trailing
+        anchor = _ANCHOR.match(source)  # keep `&name ` so aliases of the value still resolve
+        lead = anchor.group() if anchor else ""
+        replacement = lead + '"' + self.ph.make(rule, value) + '"' + trailing
         self.spans.append(
             Span(start=self.base + start, end=self.base + end, rule=rule, replacement=replacement)
         )

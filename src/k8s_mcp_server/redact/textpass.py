@@ -12,7 +12,7 @@ import binascii
 import re
 from collections.abc import MutableMapping, Sequence
 
-from .patterns import active_rules, any_rule_matches, value_span
+from .patterns import active_rules, any_rule_matches, fold, value_span
 from .placeholder import Placeholders, placeholder_spans
 from .spans import Span, overlaps
 
@@ -67,7 +67,7 @@ def find_spans(text: str, ph: Placeholders, known_secrets: Sequence[str] = ()) -
         while pos >= 0:
             add(pos, pos + len(form), "known-secret")
             pos = text.find(form, pos + len(form))
-    folded = text.lower()
+    folded = fold(text)
     for rule in active_rules(text, folded):
         for match in rule.finditer(text, folded):
             start, end = value_span(match)
@@ -114,6 +114,12 @@ def _starts_plain_scalar(text: str, start: int) -> bool:
     return False
 
 
+def _in_flow(text: str, start: int) -> bool:
+    line_start = text.rfind("\n", 0, start) + 1
+    prefix = text[line_start:start]
+    return "{" in prefix or "[" in prefix
+
+
 def apply_text_spans(
     text: str, spans: list[Span], counts: MutableMapping[str, int], *, yaml_mode: bool
 ) -> str:
@@ -128,6 +134,12 @@ def apply_text_spans(
         if span.start < pos:
             continue
         parts.append(text[pos : span.start])
+        if yaml_mode and _starts_plain_scalar(text, span.start) and _in_flow(text, span.start):
+            # inside `{...}`/`[...]` the rest of the line holds `,` `}`: quote the placeholder alone
+            parts.append("'" + span.replacement + "'")
+            counts[span.rule] = counts.get(span.rule, 0) + 1
+            pos = span.end
+            continue
         if not (yaml_mode and _starts_plain_scalar(text, span.start)):
             parts.append(span.replacement)
             counts[span.rule] = counts.get(span.rule, 0) + 1

@@ -35,7 +35,13 @@ def output_kind(text: str) -> str:
 
 def documents(text: str) -> list[tuple[int, int]]:
     """(start, end) of each YAML document of a stream; each range starts at its `---` line, if any."""
-    starts = [m.start() for m in _DOC_START.finditer(text) if m.start() > 0]
+    # `str.find` for "\n---" instead of a multiline regex: the regex tries every line start (~10x slower)
+    starts: list[int] = []
+    pos = text.find("\n---")
+    while pos >= 0:
+        if _DOC_START.match(text, pos + 1):
+            starts.append(pos + 1)
+        pos = text.find("\n---", pos + 4)
     bounds = [0, *starts, len(text)]
     return [(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1) if bounds[i + 1] > bounds[i]]
 
