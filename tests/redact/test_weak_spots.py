@@ -3,6 +3,7 @@ non-ASCII before a secret, compound keywords, templates of non-Secret resources,
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -158,3 +159,11 @@ def test_describe_data_entries_with_secret_looking_keys_are_redacted_to_the_sect
     assert "greeting:\n----\nhello\n" in out
     assert "[REDACTED:secret-field:" in out
     assert out.endswith("BinaryData\n====\n\nEvents:  <none>\n")
+
+
+def test_an_env_list_printed_without_its_key_is_still_redacted(redactor: Redactor) -> None:
+    # `get deploy x -o json | jq '.spec.template.spec.containers[0].env'`
+    entries = [{"name": "PASSWORD", "value": SECRET}, {"name": "MODE", "value": "fast"}]
+    text = json.dumps(entries, indent=2) + "\n"
+    out = run(redactor, text)
+    assert SECRET not in out and '"value": "fast"' in out

@@ -90,6 +90,8 @@ def _visit(node: Node, walk: _Walk, depth: int) -> None:
     if depth > 200:
         raise UnparsableError("nesting too deep")
     if isinstance(node, SequenceNode):
+        if node.value and all(_env_shaped(child) for child in node.value):
+            _env(node, walk, every_value=False)  # an env list printed without its `env:` key
         for child in node.value:
             _visit(child, walk, depth + 1)
         return
@@ -113,6 +115,13 @@ def _visit(node: Node, walk: _Walk, depth: int) -> None:
     for _key, child in node.value:
         if child is not applied:
             _visit(child, walk, depth + 1)
+
+
+def _env_shaped(node: Node) -> bool:
+    if not isinstance(node, MappingNode):
+        return False
+    fields = _fields(node)
+    return isinstance(fields.get("name"), ScalarNode) and ("value" in fields or "valueFrom" in fields)
 
 
 def _secret(fields: dict[str, Node], walk: _Walk) -> None:
@@ -205,7 +214,7 @@ def needs_parse(text: str) -> bool:
     """The prefilter: could `text` hold anything the structural rules redact?"""
     if "Secret" in text or "users" in text:
         return True
-    if "env" not in text:
+    if "value" not in text:  # not "env": a jq/jsonpath selection prints the env list without its key
         return False
     names = list(_ENV_NAME.finditer(text))
     for i, match in enumerate(names):
