@@ -38,6 +38,13 @@ class Busy(ProxyError):
     status = 429
 
 
+class ToolUnavailable(ProxyError):
+    """The endpoint's CLI is not installed or configured on this server: nothing the caller can fix."""
+
+    code = "tool_unavailable"
+    status = 503
+
+
 class Unauthenticated(ProxyError):
     code = "unauthenticated"
     status = 401

@@ -9,13 +9,15 @@ Every refusal on the way is audited once (`decision: rejected` or `deny`) before
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
-from k8s_mcp_server.audit import AuditLog, completion_record, decision_record
+from k8s_mcp_server.audit import AuditLog, completion_record, decision_record, not_run_record
 from k8s_mcp_server.contracts import (
     CommandClass,
     CommandRequest,
@@ -161,32 +163,65 @@ class Pipeline:
         decision = evaluate(policy, parsed)
         observe.stage("policy", time.perf_counter() - started)
         cluster = kubeconfig.cluster if kubeconfig else None
-        await self._audit(
-            request,
-            decision.outcome,
-            decision.rule,
-            None,
-            decision_record(
-                request=request,
-                parsed=parsed,
-                decision=decision,
-                outcome=decision.outcome,
-                rule=decision.rule,
-                reason=decision.reason,
-                policy_revision=decision.policy_revision,
-                cluster=cluster,
-            ),
-        )
-        if not decision.allowed:
-            raise PolicyDenied(decision)
+        record = partial(decision_record, request=request, parsed=parsed, decision=decision, cluster=cluster)
+        with contextlib.ExitStack() as admission:
+            if decision.allowed:
+                try:  # a place to run is taken before the allow is written: no audited allow then `busy`
+                    admission.enter_context(self.executor.admit())
+                except ProxyError as exc:
+                    await self._audit(
+                        request,
+                        "rejected",
+                        decision.rule,
+                        exc.code,
+                        record(
+                            outcome="rejected",
+                            rule=decision.rule,
+                            reason=exc.message,
+                            policy_revision=decision.policy_revision,
+                            error_code=exc.code,
+                        ),
+                    )
+                    raise
+            await self._audit(
+                request,
+                decision.outcome,
+                decision.rule,
+                None,
+                record(
+                    outcome=decision.outcome,
+                    rule=decision.rule,
+                    reason=decision.reason,
+                    policy_revision=decision.policy_revision,
+                ),
+            )
+            if not decision.allowed:
+                raise PolicyDenied(decision)
 
-        started = time.perf_counter()
-        raw = await self.executor.run(
-            parsed.pipeline,
-            kubeconfig=kubeconfig.sanitized if kubeconfig else None,
-            timeout=self._timeout(request.timeout),
-            cache_key=cluster.fingerprint if cluster else None,
-        )
+            started = time.perf_counter()
+            try:
+                raw = await self.executor.run(
+                    parsed.pipeline,
+                    kubeconfig=kubeconfig.sanitized if kubeconfig else None,
+                    timeout=self._timeout(request.timeout),
+                    cache_key=cluster.fingerprint if cluster else None,
+                    admitted=True,
+                )
+            except ProxyError as exc:
+                # allowed and audited, but it could not start: say so, so "allowed, never ran" is not
+                # mistaken for "ran, then the server died"
+                with contextlib.suppress(AuditUnavailable):
+                    await self.audit.awrite(
+                        not_run_record(
+                            request=request,
+                            parsed=parsed,
+                            decision=decision,
+                            cluster=cluster,
+                            error_code=exc.code,
+                            reason=exc.message,
+                        )
+                    )
+                raise
         redact_at = time.perf_counter()
         observe.stage("execute", redact_at - started)
         known = kubeconfig.credentials if kubeconfig else ()

@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from pydantic import TypeAdapter
 
 from k8s_mcp_server.api.metrics import CONTENT_TYPE
 from k8s_mcp_server.api.models import ErrorBody, ToolRequest, ToolResponse
@@ -19,6 +20,7 @@ from k8s_mcp_server.errors import ProxyError
 from k8s_mcp_server.keys import ApiKey
 
 MCP_ORIGIN_HEADER = "x-k8s-mcp-origin"
+_TOOL_RESPONSE = TypeAdapter(ToolResponse)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "invalid_command, invalid_kubeconfig, unsafe_kubeconfig, ..."},
@@ -136,7 +138,7 @@ def _state(request: Request) -> AppState:
 
 
 def _make_handler(tool: str) -> Any:
-    async def handler(request: Request, body: ToolRequest) -> ToolResponse:
+    async def handler(request: Request, body: ToolRequest) -> Response:
         state = _state(request)
         request_id = str(uuid.uuid4())
         request.state.request_id = request_id
@@ -169,7 +171,7 @@ def _make_handler(tool: str) -> Any:
             state.metrics.in_flight.dec()
             state.metrics.stage("total", time.perf_counter() - started)
         out = done.output
-        return ToolResponse(
+        response = ToolResponse(
             success=out.exit_code == 0 and not out.timed_out,
             output=out.stdout,
             error=out.stderr or None,
@@ -181,6 +183,10 @@ def _make_handler(tool: str) -> Any:
             duration_ms=round(out.duration_ms, 3),
             warnings=list(done.warnings),
         )
+        del done, out
+        # JSON bytes straight from pydantic-core: one copy of a large output instead of FastAPI's
+        # dict -> str -> bytes round trip (a 20 MB output would otherwise cost ~60 MB more here)
+        return Response(_TOOL_RESPONSE.dump_json(response), media_type="application/json")
 
     handler.__name__ = f"run_{tool}"
     return handler

@@ -15,11 +15,11 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from k8s_mcp_server.contracts import TOOLS, RawOutput
-from k8s_mcp_server.errors import Busy, CommandError, ProxyError
+from k8s_mcp_server.errors import Busy, CommandError, ToolUnavailable
 from k8s_mcp_server.execute.lanes import OutputLanes, Ticket
 from k8s_mcp_server.execute.workspace import workspace
 from k8s_mcp_server.parse.filters import FILTERS
@@ -119,6 +119,7 @@ class Executor:
         kubeconfig: bytes | None,
         timeout: float,
         cache_key: str | None = None,
+        admitted: bool = False,
     ) -> RawOutput:
         """Run `pipeline` (argv per stage, program names unresolved) and return what it printed.
 
@@ -126,13 +127,26 @@ class Executor:
         that carry the very same kubeconfig, so no caller reads or seeds another caller's cache.
         """
         argvs = [self._resolve(stage, first=i == 0) for i, stage in enumerate(pipeline)]
+        admission: contextlib.AbstractContextManager[None] = (
+            contextlib.nullcontext() if admitted else self.admit()
+        )
+        with admission:
+            async with self._slots:
+                with workspace(kubeconfig, discovery_cache=self._discovery_cache(cache_key)) as ws:
+                    return await self._run(argvs, ws.environment(), str(ws.root), timeout)
+
+    @contextlib.contextmanager
+    def admit(self) -> Iterator[None]:
+        """A place among the running and queued requests, or `Busy` at once (nothing waits unbounded).
+
+        The pipeline takes it before it writes an allow decision, so an audited allow is never
+        followed by a busy refusal; `run(..., admitted=True)` then uses that place.
+        """
         if self._admitted >= self._max_waiting:
             raise Busy("too many requests in flight; retry in a moment")
         self._admitted += 1
         try:
-            async with self._slots:
-                with workspace(kubeconfig, discovery_cache=self._discovery_cache(cache_key)) as ws:
-                    return await self._run(argvs, ws.environment(), str(ws.root), timeout)
+            yield
         finally:
             self._admitted -= 1
 
@@ -156,10 +170,7 @@ class Executor:
             )
         program = self._binaries.get(stage[0])
         if program is None:
-            raise ProxyError(
-                f"'{stage[0]}' is not installed on this server (see GET /tools/status)",
-                code="tool_unavailable",
-            )
+            raise ToolUnavailable(f"'{stage[0]}' is not installed on this server (see GET /tools/status)")
         return [str(program), *stage[1:]]
 
     async def _run(self, argvs: list[list[str]], env: dict[str, str], cwd: str, timeout: float) -> RawOutput:

@@ -1,0 +1,73 @@
+"""The pipeline's audit promises at the edges: no audited allow followed by `busy`, and an allowed
+command that could not start says so in a completion record."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import server_env
+from tests.support.cluster import REPO, Cluster
+from tests.support.server import Server, start_server
+
+pytestmark = pytest.mark.cluster
+
+
+def records_of(server: Server, request_id: str) -> list[dict[str, Any]]:
+    lines = server.audit_log.read_text().splitlines()
+    return [r for r in map(json.loads, lines) if r.get("request_id") == request_id]
+
+
+@pytest.fixture
+def one_slot_server(cluster: Cluster, standin_dir: Path, tmp_path: Path) -> Any:
+    env = server_env(cluster, standin_dir, REPO / "policies" / "default.yaml")
+    env.update(K8S_MCP_MAX_CONCURRENCY="1", K8S_MCP_MAX_QUEUE="0")
+    server = start_server(tmp_path, env)
+    yield server
+    server.stop()
+
+
+async def test_a_busy_refusal_is_audited_as_rejected_never_as_an_allow(
+    one_slot_server: Server, admin_headers: dict[str, str]
+) -> None:
+    async with httpx.AsyncClient(base_url=one_slot_server.url, headers=admin_headers, timeout=30) as client:
+        slow = asyncio.ensure_future(
+            client.post("/tools/kubectl", json={"command": "get pods -w -n default", "timeout": 2})
+        )
+        await asyncio.sleep(0.8)  # the watch holds the only slot
+        busy = await client.post("/tools/kubectl", json={"command": "get ns"})
+        assert (await slow).status_code == 200
+    assert busy.status_code == 429
+    detail = busy.json()["detail"]
+    assert detail["code"] == "busy"
+    records = records_of(one_slot_server, detail["request_id"])
+    assert [(r["event"], r["decision"], r.get("error_code")) for r in records] == [
+        ("decision", "rejected", "busy")
+    ]
+
+
+def test_an_allowed_command_that_cannot_start_leaves_a_not_run_completion(
+    cluster: Cluster, standin_dir: Path, tmp_path: Path, admin_headers: dict[str, str]
+) -> None:
+    env = server_env(cluster, standin_dir, REPO / "policies" / "default.yaml")
+    env["K8S_MCP_ISTIOCTL"] = str(tmp_path / "no-such-istioctl")
+    env["PATH"] = "/usr/bin:/bin"  # no istioctl to fall back on
+    server = start_server(tmp_path, env)
+    try:
+        res = httpx.post(
+            f"{server.url}/tools/istioctl", json={"command": "proxy-status"}, headers=admin_headers
+        )
+    finally:
+        server.stop()
+    assert res.status_code == 503
+    detail = res.json()["detail"]
+    assert detail["code"] == "tool_unavailable"
+    records = records_of(server, detail["request_id"])
+    assert [(r["event"], r["decision"]) for r in records] == [("decision", "allow"), ("completion", "allow")]
+    assert records[1]["error_code"] == "tool_unavailable"
+    assert records[1]["exit_code"] is None
