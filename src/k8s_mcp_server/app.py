@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from k8s_mcp_server.allocator import tune_allocator
 from k8s_mcp_server.api import create_app
 from k8s_mcp_server.settings import Settings
 
@@ -19,6 +20,7 @@ class LazyApp:
 
     def get(self) -> FastAPI:
         if self._app is None:
+            tune_allocator()
             self._app = create_app(Settings())
         return self._app
 

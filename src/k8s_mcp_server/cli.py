@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from k8s_mcp_server import __version__
+from k8s_mcp_server.allocator import tune_allocator
 from k8s_mcp_server.api.transport import needs_host_list
 from k8s_mcp_server.audit import add_audit_commands
 from k8s_mcp_server.errors import PolicyError
@@ -46,6 +47,7 @@ def serve(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 2
+    tune_allocator()
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
     return 0
 

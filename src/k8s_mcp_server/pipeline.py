@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
@@ -81,6 +81,10 @@ class _NoObserver:
 class Completed:
     output: RedactedOutput
     warnings: tuple[str, ...]
+    # The raw output, kept only so that a large output's executor lane (released when the raw output
+    # is freed) stays held until the caller has serialized the response: that bounds how many
+    # large responses are being copied at once, not only how many are being read and redacted.
+    lane: object = field(default=None, repr=False)
 
 
 class Pipeline:
@@ -231,7 +235,6 @@ class Pipeline:
             )
         else:
             output = self.redactor.redact(raw, secrets=decision.secrets, known_secrets=known, parsed=parsed)
-        del raw
         observe.stage("redact", time.perf_counter() - redact_at)
         observe.redactions(output.redactions)
         warnings = decision.warnings
@@ -247,7 +250,7 @@ class Pipeline:
             # The command has already run: returning its result beats inviting a retry of a write.
             log.error("audit: completion record for request %s could not be written", request.request_id)
             warnings = (*warnings, "the completion audit record could not be written")
-        return Completed(output=output, warnings=warnings)
+        return Completed(output=output, warnings=warnings, lane=raw)
 
     async def _audit(
         self,

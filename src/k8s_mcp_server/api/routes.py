@@ -183,10 +183,11 @@ def _make_handler(tool: str) -> Any:
             duration_ms=round(out.duration_ms, 3),
             warnings=list(done.warnings),
         )
-        del done, out
         # JSON bytes straight from pydantic-core: one copy of a large output instead of FastAPI's
         # dict -> str -> bytes round trip (a 20 MB output would otherwise cost ~60 MB more here)
-        return Response(_TOOL_RESPONSE.dump_json(response), media_type="application/json")
+        payload = _TOOL_RESPONSE.dump_json(response)
+        del response, out, done  # frees the output and, with it, the executor's large-output lane
+        return Response(payload, media_type="application/json")
 
     handler.__name__ = f"run_{tool}"
     return handler

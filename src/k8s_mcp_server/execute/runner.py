@@ -28,9 +28,11 @@ from k8s_mcp_server.parse.filters import FILTERS
 TERM_GRACE_SECONDS = 2.0
 # Read size per pipe read: large enough to keep syscalls few on 20 MB outputs.
 READ_CHUNK = 256 * 1024
-# Output past this size needs one of the few large-output lanes (see lanes.py): 1 MiB covers nearly
-# every kubectl listing, and 2 lanes keep 20 MB outputs at ~100 MB each well under 300 MB in total.
-LARGE_OUTPUT_BYTES = 1024 * 1024
+# Output past this size needs one of the few large-output lanes (see lanes.py). 256 KiB (the size
+# above which redaction moves to a worker thread) covers most listings and bounds what 50 waiting
+# requests buffer to ~13 MB; 2 lanes keep 20 MB outputs, ~100 MB each at their peak, under 300 MB
+# in total (bench/bench_executor.py: 283 MB peak for 50 concurrent 20 MB outputs).
+LARGE_OUTPUT_BYTES = 256 * 1024
 MAX_LARGE_OUTPUTS = 2
 
 
