@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -29,12 +28,13 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from k8s_mcp_server.execute import Executor, resolve_binaries  # noqa: E402
-from k8s_mcp_server.kubeconfig import KubeconfigPolicy, load_kubeconfig_file  # noqa: E402
 from tests.conftest import server_env  # noqa: E402
 from tests.support.cluster import Cluster, start_cluster, stop_cluster  # noqa: E402
 from tests.support.server import start_server  # noqa: E402
 from tests.support.standins import write_standins  # noqa: E402
+
+from k8s_mcp_server.execute import Executor, resolve_binaries  # noqa: E402
+from k8s_mcp_server.kubeconfig import KubeconfigPolicy, load_kubeconfig_file  # noqa: E402
 
 COMMAND = ["get", "ns"]
 MEMORY_TARGET_MB = 300
