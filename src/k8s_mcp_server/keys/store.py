@@ -8,21 +8,16 @@ the safe side is the policy that was reviewed.)
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from k8s_mcp_server.keys.file import MAX_KEYS_FILE_BYTES, ApiKey, parse_api_keys
-
-CHECK_INTERVAL = 1.0  # seconds between stat() calls, like the policy store
-
-_Signature = tuple[int, int, int, int]
+from k8s_mcp_server.watched import CHECK_INTERVAL, Polled, Signature, read_stable, signature
 
 
-class KeyStore:
+class KeyStore(Polled):
     """Holds the keys currently in force; `current()` is cheap and safe from any thread."""
 
     def __init__(
@@ -33,31 +28,19 @@ class KeyStore:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Load `path` now; raise OSError/ValueError if that fails (the server must not start)."""
-        self.path = path
-        self.check_interval = check_interval
-        self.last_error: str | None = None
-        self._clock = clock
-        self._lock = threading.Lock()
-        keys, signature = self._read()
+        super().__init__(path, check_interval=check_interval, clock=clock)
+        keys, read_signature = self._read()
         self._keys: tuple[ApiKey, ...] = keys
-        self._signature: _Signature | None = signature
+        self._signature: Signature | None = read_signature
         self.loaded_at = datetime.now(UTC)
-        self._checked_at = clock()
 
     def current(self) -> tuple[ApiKey, ...]:
         """The keys in force now (empty while the file is broken: nobody gets in)."""
-        if self._clock() - self._checked_at >= self.check_interval and self._lock.acquire(blocking=False):
-            try:
-                self._checked_at = self._clock()
-                self._refresh()
-            finally:
-                self._lock.release()
+        self.poll()
         return self._keys
 
     def reload(self) -> tuple[ApiKey, ...]:
-        with self._lock:
-            self._checked_at = self._clock()
-            self._refresh()
+        self.check_now()
         return self._keys
 
     @property
@@ -66,21 +49,21 @@ class KeyStore:
 
     def _refresh(self) -> None:
         try:
-            signature = _signature(self.path)
+            current = signature(self.path)
         except OSError as exc:
             self._fail(f"{self.path}: cannot read the keys file: {exc.strerror or type(exc).__name__}")
             return
-        if signature == self._signature:
+        if current == self._signature:
             return
         try:
             keys, read_signature = self._read()
         except (OSError, ValueError) as exc:
             self._fail(str(exc) if isinstance(exc, ValueError) else f"{self.path}: cannot read the keys file")
-            self._signature = signature  # do not re-read the same bad file every second
+            self._signature = current  # do not re-read the same bad file every second
             return
-        if read_signature != signature:
+        if read_signature != current:
             return  # changed while read: the next check sees the finished file
-        self._keys, self._signature = keys, signature
+        self._keys, self._signature = keys, current
         self.loaded_at = datetime.now(UTC)
         self.last_error = None
 
@@ -89,15 +72,15 @@ class KeyStore:
         self._signature = None
         self.last_error = message + " (every request is refused until the file is fixed)"
 
-    def _read(self) -> tuple[tuple[ApiKey, ...], _Signature]:
-        before = _signature(self.path)
-        with self.path.open("rb") as fh:
-            data = fh.read(MAX_KEYS_FILE_BYTES + 1)
-        after = _signature(self.path)
-        keys = parse_api_keys(data, source=self.path)
-        return keys, after if before == after else (0, 0, 0, 0)
+    def _read(self) -> tuple[tuple[ApiKey, ...], Signature]:
+        """Parse the file; a file that changed while it was read gets a signature that matches no
+        file, so `_refresh` keeps the keys in force and the next check reads the finished file."""
+        read = read_stable(self.path, MAX_KEYS_FILE_BYTES)
+        if read is None:
+            with self.path.open("rb") as handle:
+                return parse_api_keys(handle.read(MAX_KEYS_FILE_BYTES + 1), source=self.path), _UNSTABLE
+        data, after = read
+        return parse_api_keys(data, source=self.path), after
 
 
-def _signature(path: Path) -> _Signature:
-    st = os.stat(path)
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+_UNSTABLE: Signature = (0, 0, 0, 0)
