@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from mcp import ClientSession
-from mcp.client.streamable_http import streamable_http_client
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult
 
+from tests.support.mcp import call_tool as mcp_call_tool
+from tests.support.mcp import text_of as text_of  # re-exported for the identity tests
 from tests.support.server import Server
 
 READER_POLICY = """\
@@ -73,14 +73,4 @@ def audit_records(server: Server) -> list[dict[str, Any]]:
 async def call_tool(
     server: Server, headers: dict[str, str], tool: str, arguments: dict[str, Any]
 ) -> CallToolResult:
-    async with (
-        httpx.AsyncClient(headers=headers, timeout=60) as http,
-        streamable_http_client(f"{server.url}/mcp", http_client=http) as (read, write, _),
-        ClientSession(read, write) as session,
-    ):
-        await session.initialize()
-        return await session.call_tool(tool, arguments)
-
-
-def text_of(result: CallToolResult) -> str:
-    return "".join(c.text for c in result.content if isinstance(c, TextContent))
+    return await mcp_call_tool(server.url, headers, tool, arguments)

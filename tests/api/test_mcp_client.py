@@ -7,11 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
-from mcp import ClientSession
-from mcp.client.streamable_http import streamable_http_client
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult
 
 from tests.support.cluster import Cluster
+from tests.support.mcp import call_tool, mcp_session, text_of
 from tests.support.server import Server
 
 pytestmark = pytest.mark.cluster
@@ -20,25 +19,11 @@ pytestmark = pytest.mark.cluster
 async def call(
     server: Server, headers: dict[str, str], tool: str, arguments: dict[str, Any]
 ) -> CallToolResult:
-    async with (
-        httpx.AsyncClient(headers=headers, timeout=60) as http,
-        streamable_http_client(f"{server.url}/mcp", http_client=http) as (read, write, _),
-        ClientSession(read, write) as session,
-    ):
-        await session.initialize()
-        return await session.call_tool(tool, arguments)
-
-
-def text_of(result: CallToolResult) -> str:
-    return "".join(c.text for c in result.content if isinstance(c, TextContent))
+    return await call_tool(server.url, headers, tool, arguments)
 
 
 async def test_list_tools_shows_the_four_tools_and_nothing_else(server: Server) -> None:
-    async with (
-        streamable_http_client(f"{server.url}/mcp") as (read, write, _),
-        ClientSession(read, write) as session,
-    ):
-        await session.initialize()
+    async with mcp_session(server.url) as session:
         tools = (await session.list_tools()).tools
     assert sorted(t.name for t in tools) == ["argocd", "helm", "istioctl", "kubectl"]
     for tool in tools:
@@ -83,8 +68,6 @@ async def test_an_invalid_command_is_a_tool_error_with_its_code(
 async def test_a_forged_mcp_origin_header_over_rest_is_not_trusted(
     server: Server, admin_headers: dict[str, str]
 ) -> None:
-    import httpx
-
     headers = {**admin_headers, "x-k8s-mcp-origin": "guess;10.9.9.9"}
     res = httpx.post(
         f"{server.url}/tools/kubectl", json={"command": "get ns -o name"}, headers=headers, timeout=30
