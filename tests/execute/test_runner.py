@@ -263,3 +263,20 @@ async def test_small_outputs_never_wait_for_a_lane() -> None:
     small = await executor.run([["printf", "ok"]], kubeconfig=None, timeout=2)
     assert small.stdout == b"ok" and not small.timed_out
     assert len(held.stdout) == 200000
+
+
+async def test_the_discovery_cache_is_per_kubeconfig_and_removed_on_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    probe = script(tmp_path, "probe", "import os; print(os.environ['KUBECACHEDIR'])")
+    executor = make_executor({"probe": probe})
+    first = await executor.run([["probe"]], kubeconfig=b"a", timeout=10, cache_key="sha256:aaa")
+    again = await executor.run([["probe"]], kubeconfig=b"a", timeout=10, cache_key="sha256:aaa")
+    other = await executor.run([["probe"]], kubeconfig=b"b", timeout=10, cache_key="sha256:bbb")
+    assert first.stdout == again.stdout != other.stdout
+    cache = Path(first.stdout.decode().strip())
+    assert cache.is_dir() and stat.S_IMODE(cache.stat().st_mode) == 0o700
+    executor.close()
+    assert not cache.exists()
+    assert not any(p.name.startswith("k8s-mcp-discovery-") for p in tmp_path.iterdir())

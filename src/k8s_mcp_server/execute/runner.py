@@ -15,8 +15,10 @@ import shutil
 import signal
 import tempfile
 import time
+import weakref
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from k8s_mcp_server.contracts import TOOLS, RawOutput
 from k8s_mcp_server.errors import Busy, CommandError, ToolUnavailable
@@ -102,8 +104,11 @@ class Executor:
         self._binaries = {
             name: path for name, path in binaries.items() if name in self._tools | self._filters
         }
-        # kubectl's discovery cache per kubeconfig fingerprint, private to this server process
-        self._cache_root = Path(tempfile.mkdtemp(prefix="k8s-mcp-discovery-"))
+        # kubectl's discovery cache per kubeconfig fingerprint, private to this server process; made on
+        # first use and removed by close(), or at the latest when the executor is collected or the
+        # interpreter exits
+        self._cache_root: Path | None = None
+        self._cache_cleanup: weakref.finalize[Any, Any] | None = None
         self._max_output = max_output_bytes
         self._lanes = OutputLanes(max_large_outputs, large_output_bytes)
         self._slots = asyncio.Semaphore(max_concurrency)
@@ -155,12 +160,16 @@ class Executor:
     def _discovery_cache(self, key: str | None) -> Path | None:
         if key is None:
             return None
+        if self._cache_root is None:
+            self._cache_root = Path(tempfile.mkdtemp(prefix="k8s-mcp-discovery-"))
+            self._cache_cleanup = weakref.finalize(self, shutil.rmtree, str(self._cache_root), True)
         path = self._cache_root / hashlib.sha256(key.encode()).hexdigest()[:32]
         path.mkdir(mode=0o700, exist_ok=True)
         return path
 
     def close(self) -> None:
-        shutil.rmtree(self._cache_root, ignore_errors=True)
+        if self._cache_cleanup is not None:
+            self._cache_cleanup()
 
     def _resolve(self, stage: Sequence[str], *, first: bool) -> list[str]:
         allowed, role = (self._tools, "the tool") if first else (self._filters, "a filter after '|'")
