@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import MutableMapping, Sequence
 
@@ -23,8 +24,16 @@ _RUN_NEEDLE = b"a" * 24
 _BASE64_HINT = re.compile(r"[0-9+/]")
 
 
-def known_secret_forms(known_secrets: Sequence[str]) -> list[str]:
+def known_secret_forms(known_secrets: Sequence[str]) -> tuple[str, ...]:
     """Each known secret (>= 8 chars) raw and base64-encoded at every byte alignment, longest first."""
+    key = tuple(known_secrets)
+    return _known_secret_forms(key) if key else ()
+
+
+# A caller sends the same kubeconfig with every request: its secrets' forms are worked out once
+# (bounded; the strings are already held by the kubeconfig cache).
+@functools.lru_cache(maxsize=64)
+def _known_secret_forms(known_secrets: tuple[str, ...]) -> tuple[str, ...]:
     forms: set[str] = set()
     for secret in known_secrets:
         if len(secret) < MIN_KNOWN_SECRET:
@@ -39,7 +48,7 @@ def known_secret_forms(known_secrets: Sequence[str]) -> list[str]:
             if len(core) >= MIN_KNOWN_SECRET:
                 forms.add(core)
                 forms.add(core.replace("+", "-").replace("/", "_"))
-    return sorted(forms, key=len, reverse=True)
+    return tuple(sorted(forms, key=len, reverse=True))
 
 
 def _decodes_to_credential(blob: str) -> bool:
