@@ -337,3 +337,26 @@ def test_a_failed_fsync_fails_every_concurrent_writer_it_covered(
         thread.join()
     log.close()
     assert outcomes == ["unavailable"] * 10
+
+
+def test_a_non_durable_record_is_in_the_file_at_once_and_fsynced_by_the_next_durable_one(
+    log_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    real_fsync = os.fsync
+    synced_sizes: list[int] = []
+
+    def counting_fsync(fd: int) -> None:
+        synced_sizes.append(os.fstat(fd).st_size)
+        real_fsync(fd)
+
+    log = AuditLog(log_path, fsync=True)
+    monkeypatch.setattr(os, "fsync", counting_fsync)
+    log.write(sample(1), durable=False)
+    assert synced_sizes == []  # nothing waited for the disk ...
+    assert json.loads(log_path.read_bytes().splitlines()[-1])["request_id"] == sample(1)["request_id"]
+    log.write(sample(2))  # ... and the next durable record's fsync covers both lines
+    assert synced_sizes == [log_path.stat().st_size]
+    log.close()
+    assert verify([log_path]).records == 2

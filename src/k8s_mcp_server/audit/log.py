@@ -77,10 +77,12 @@ class AuditLog:
         """The hash of the last record written (or found at open); the next record's prev_hash."""
         return self._last_hash
 
-    def write(self, record: Mapping[str, Any]) -> dict[str, Any]:
+    def write(self, record: Mapping[str, Any], *, durable: bool = True) -> dict[str, Any]:
         """Add schema_version, ts, prev_hash and hash, append the line durably, return the full record.
 
         Raises `AuditUnavailable` when the record cannot be written; the caller must then not run anything.
+        `durable=False` (completion records: their command has already run) appends the line without
+        waiting for an fsync; the next durable record's fsync, or close(), covers it.
         """
         with self._lock:
             if self._closed:
@@ -105,7 +107,7 @@ class AuditLog:
                 raise AuditUnavailable(self._describe(exc)) from None
             self._last_hash = full["hash"]
             ticket: _Ticket | None = None
-            if self.fsync:
+            if self.fsync and durable:
                 self._seq += 1
                 ticket = _Ticket(self._seq)
                 with self._sync:
@@ -167,8 +169,11 @@ class AuditLog:
             ticket.ok = ok
             ticket.done = True
 
-    async def awrite(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        """`write` from a worker thread, so an fsync does not block the event loop."""
+    async def awrite(self, record: Mapping[str, Any], *, durable: bool = True) -> dict[str, Any]:
+        """`write` from a worker thread, so an fsync does not block the event loop (a non-durable
+        write is one append, done in place)."""
+        if not durable:
+            return self.write(record, durable=False)
         return await asyncio.to_thread(self.write, record)
 
     def close(self) -> None:
