@@ -19,10 +19,12 @@ from typing import Any, Protocol
 
 from k8s_mcp_server.audit import AuditLog, completion_record, decision_record, not_run_record
 from k8s_mcp_server.contracts import (
+    ClusterRef,
     CommandClass,
     CommandRequest,
     Decision,
     ParsedCommand,
+    RawOutput,
     RedactedOutput,
 )
 from k8s_mcp_server.errors import AuditUnavailable, KubeconfigError, ProxyError
@@ -120,7 +122,27 @@ class Pipeline:
     ) -> Completed:
         """Run one request under `policies` (the caller's policy; the default policy when None)."""
         policy = (policies or self.policies).current()
-        observe = self.observer
+        kubeconfig, parsed = await self._understand(request, kubeconfig_b64, policy)
+        started = time.perf_counter()
+        decision = evaluate(policy, parsed)
+        self.observer.stage("policy", time.perf_counter() - started)
+        cluster = kubeconfig.cluster if kubeconfig else None
+        with contextlib.ExitStack() as admission:
+            await self._record_decision(request, parsed, decision, cluster, admission)
+            started = time.perf_counter()
+            raw = await self._execute(request, parsed, decision, kubeconfig)
+            self.observer.stage("execute", time.perf_counter() - started)
+        started = time.perf_counter()
+        output = await self._redact(raw, parsed, decision, kubeconfig)
+        self.observer.stage("redact", time.perf_counter() - started)
+        self.observer.redactions(output.redactions)
+        warnings = await self._record_completion(request, parsed, decision, cluster, output)
+        return Completed(output=output, warnings=warnings, lane=raw)
+
+    async def _understand(
+        self, request: CommandRequest, kubeconfig_b64: str | None, policy: CompiledPolicy
+    ) -> tuple[Kubeconfig | None, ParsedCommand]:
+        """Load the kubeconfig and parse the command; any refusal is audited once, then raised."""
         kubeconfig: Kubeconfig | None = None
         parsed: ParsedCommand | None = None
         try:
@@ -128,7 +150,7 @@ class Pipeline:
             kubeconfig = self._kubeconfig(kubeconfig_b64)
             default_ns = (kubeconfig.cluster.context_namespace if kubeconfig else None) or "default"
             parsed_at = time.perf_counter()
-            observe.stage("kubeconfig", parsed_at - started)
+            self.observer.stage("kubeconfig", parsed_at - started)
             parsed = parse_command(
                 request.tool,
                 request.command,
@@ -136,7 +158,7 @@ class Pipeline:
                 default_namespace=default_ns,
                 max_length=self.max_command_length,
             )
-            observe.stage("parse", time.perf_counter() - parsed_at)
+            self.observer.stage("parse", time.perf_counter() - parsed_at)
             if kubeconfig is None and parsed.command_class is not CommandClass.LOCAL:
                 raise KubeconfigError(
                     "this command talks to a cluster and no kubeconfig was sent: send it base64-encoded "
@@ -162,82 +184,104 @@ class Pipeline:
                 ),
             )
             raise
+        return kubeconfig, parsed
 
-        started = time.perf_counter()
-        decision = evaluate(policy, parsed)
-        observe.stage("policy", time.perf_counter() - started)
-        cluster = kubeconfig.cluster if kubeconfig else None
-        record = partial(decision_record, request=request, parsed=parsed, decision=decision, cluster=cluster)
-        with contextlib.ExitStack() as admission:
-            if decision.allowed:
-                try:  # a place to run is taken before the allow is written: no audited allow then `busy`
-                    admission.enter_context(self.executor.admit())
-                except ProxyError as exc:
-                    await self._audit(
-                        request,
-                        "rejected",
-                        decision.rule,
-                        exc.code,
-                        record(
-                            outcome="rejected",
-                            rule=decision.rule,
-                            reason=exc.message,
-                            policy_revision=decision.policy_revision,
-                            error_code=exc.code,
-                        ),
-                    )
-                    raise
-            await self._audit(
-                request,
-                decision.outcome,
-                decision.rule,
-                None,
-                record(
-                    outcome=decision.outcome,
-                    rule=decision.rule,
-                    reason=decision.reason,
-                    policy_revision=decision.policy_revision,
-                ),
-            )
-            if not decision.allowed:
-                raise PolicyDenied(decision)
+    async def _record_decision(
+        self,
+        request: CommandRequest,
+        parsed: ParsedCommand,
+        decision: Decision,
+        cluster: ClusterRef | None,
+        admission: contextlib.ExitStack,
+    ) -> None:
+        """Audit the decision before anything runs; raise PolicyDenied for a denial.
 
-            started = time.perf_counter()
+        An allowed command first takes its place in the executor (held by `admission`), so an audited
+        allow is never followed by a `busy` refusal: `busy` is audited as `rejected` instead.
+        """
+        record = partial(
+            decision_record,
+            request=request,
+            parsed=parsed,
+            decision=decision,
+            cluster=cluster,
+            rule=decision.rule,
+            policy_revision=decision.policy_revision,
+        )
+        if decision.allowed:
             try:
-                raw = await self.executor.run(
-                    parsed.pipeline,
-                    kubeconfig=kubeconfig.sanitized if kubeconfig else None,
-                    timeout=self._timeout(request.timeout),
-                    cache_key=cluster.fingerprint if cluster else None,
-                    admitted=True,
-                )
+                admission.enter_context(self.executor.admit())
             except ProxyError as exc:
-                # allowed and audited, but it could not start: say so, so "allowed, never ran" is not
-                # mistaken for "ran, then the server died"
-                with contextlib.suppress(AuditUnavailable):
-                    await self.audit.awrite(
-                        not_run_record(
-                            request=request,
-                            parsed=parsed,
-                            decision=decision,
-                            cluster=cluster,
-                            error_code=exc.code,
-                            reason=exc.message,
-                        )
-                    )
+                await self._audit(
+                    request,
+                    "rejected",
+                    decision.rule,
+                    exc.code,
+                    record(outcome="rejected", reason=exc.message, error_code=exc.code),
+                )
                 raise
-        redact_at = time.perf_counter()
-        observe.stage("execute", redact_at - started)
-        known = kubeconfig.credentials if kubeconfig else ()
-        if len(raw.stdout) + len(raw.stderr) > REDACT_INLINE_LIMIT:
-            output = await asyncio.to_thread(
-                self.redactor.redact, raw, secrets=decision.secrets, known_secrets=known, parsed=parsed
+        await self._audit(
+            request,
+            decision.outcome,
+            decision.rule,
+            None,
+            record(outcome=decision.outcome, reason=decision.reason),
+        )
+        if not decision.allowed:
+            raise PolicyDenied(decision)
+
+    async def _execute(
+        self,
+        request: CommandRequest,
+        parsed: ParsedCommand,
+        decision: Decision,
+        kubeconfig: Kubeconfig | None,
+    ) -> RawOutput:
+        """Run the checked pipeline in the place taken for it; a command that cannot start leaves a
+        not-run completion, so "allowed, never ran" is not mistaken for "ran, then the server died"."""
+        cluster = kubeconfig.cluster if kubeconfig else None
+        try:
+            return await self.executor.run(
+                parsed.pipeline,
+                kubeconfig=kubeconfig.sanitized if kubeconfig else None,
+                timeout=self._timeout(request.timeout),
+                cache_key=cluster.fingerprint if cluster else None,
+                admitted=True,
             )
-        else:
-            output = self.redactor.redact(raw, secrets=decision.secrets, known_secrets=known, parsed=parsed)
-        observe.stage("redact", time.perf_counter() - redact_at)
-        observe.redactions(output.redactions)
-        warnings = decision.warnings
+        except ProxyError as exc:
+            with contextlib.suppress(AuditUnavailable):
+                await self.audit.awrite(
+                    not_run_record(
+                        request=request,
+                        parsed=parsed,
+                        decision=decision,
+                        cluster=cluster,
+                        error_code=exc.code,
+                        reason=exc.message,
+                    )
+                )
+            raise
+
+    async def _redact(
+        self, raw: RawOutput, parsed: ParsedCommand, decision: Decision, kubeconfig: Kubeconfig | None
+    ) -> RedactedOutput:
+        known = kubeconfig.credentials if kubeconfig else ()
+        redact = partial(
+            self.redactor.redact, raw, secrets=decision.secrets, known_secrets=known, parsed=parsed
+        )
+        if len(raw.stdout) + len(raw.stderr) > REDACT_INLINE_LIMIT:
+            return await asyncio.to_thread(redact)
+        return redact()
+
+    async def _record_completion(
+        self,
+        request: CommandRequest,
+        parsed: ParsedCommand,
+        decision: Decision,
+        cluster: ClusterRef | None,
+        output: RedactedOutput,
+    ) -> tuple[str, ...]:
+        """Audit what ran; returns the response's warnings."""
         try:
             started = time.perf_counter()
             # In the file before the response leaves; fsynced with the next decision record: the
@@ -248,12 +292,12 @@ class Pipeline:
                 ),
                 durable=False,
             )
-            observe.stage("audit", time.perf_counter() - started)
+            self.observer.stage("audit", time.perf_counter() - started)
         except AuditUnavailable:
             # The command has already run: returning its result beats inviting a retry of a write.
             log.error("audit: completion record for request %s could not be written", request.request_id)
-            warnings = (*warnings, "the completion audit record could not be written")
-        return Completed(output=output, warnings=warnings, lane=raw)
+            return (*decision.warnings, "the completion audit record could not be written")
+        return decision.warnings
 
     async def _audit(
         self,
