@@ -377,7 +377,9 @@ def test_messages_name_the_entry_and_what_to_change() -> None:
     assert caught.value.message.startswith("users[1].user.exec runs a program on the proxy host; use a token")
     with pytest.raises(KubeconfigError) as caught:
         load_kubeconfig(encode_yaml(config(**{"contexts.0.context.cluster": "gone"})), POLICY)
-    assert caught.value.message == "contexts[0].context.cluster 'gone' is not in clusters"
+    assert caught.value.message == (
+        "contexts[0].context.cluster names no entry of clusters; use the name of one of them"
+    )
 
 
 def test_every_problem_is_reported_at_once_and_unsafe_wins() -> None:

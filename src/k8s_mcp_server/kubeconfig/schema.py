@@ -134,7 +134,8 @@ def _select(contexts: tuple[Entry, ...], current: str | None, problems: Problems
         for entry in contexts:
             if entry.name == current:
                 return entry
-        problems.invalid(f"current-context {show(current)} is not in contexts; {_choices(contexts)}")
+        # references are not echoed: a value pasted into the wrong field may be a credential
+        problems.invalid(f"current-context names no entry of contexts; {_choices(contexts)}")
         problems.fail()
     if len(contexts) == 1:
         return contexts[0]
@@ -163,8 +164,8 @@ def _resolve(
     if not cluster_name:
         problems.invalid(f"{context.path}.cluster is missing; name the cluster this context uses")
     elif cluster is None:
-        problems.invalid(f"{context.path}.cluster {show(cluster_name)} is not in clusters")
+        problems.invalid(f"{context.path}.cluster names no entry of clusters; use the name of one of them")
     user = next((entry for entry in users if entry.name == user_name), None)
     if user_name is not None and user is None:
-        problems.invalid(f"{context.path}.user {show(user_name)} is not in users")
+        problems.invalid(f"{context.path}.user names no entry of users; use the name of one of them")
     return cluster, user
