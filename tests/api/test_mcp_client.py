@@ -77,3 +77,26 @@ async def test_a_forged_mcp_origin_header_over_rest_is_not_trusted(
     decision = next(r for r in records if r["request_id"] == request_id)
     assert decision["transport"] == "rest"
     assert decision["source_ip"] == "127.0.0.1"
+
+
+async def test_tool_arguments_are_still_validated_against_their_schema(
+    server: Server, admin_headers: dict[str, str]
+) -> None:
+    async with mcp_session(server.url, admin_headers) as session:
+        tools = (await session.list_tools()).tools
+        assert {t.inputSchema.get("$schema") for t in tools} == {"http://json-schema.org/draft-07/schema#"}
+        wrong_type = await session.call_tool("kubectl", {"command": 5})
+        missing = await session.call_tool("kubectl", {})
+    assert wrong_type.isError and "validation" in text_of(wrong_type).lower()
+    assert missing.isError and "validation" in text_of(missing).lower()
+
+
+async def test_a_denial_over_mcp_leaves_no_traceback_in_the_server_log(
+    server: Server, admin_headers: dict[str, str]
+) -> None:
+    before = server.log_path.read_text()
+    result = await call(server, admin_headers, "kubectl", {"command": "delete ns kube-public"})
+    assert result.isError
+    added = server.log_path.read_text()[len(before) :]
+    assert "Traceback" not in added
+    assert "Error calling" not in added
