@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ from k8s_mcp_server.execute.runner import TERM_GRACE_SECONDS
 PROGRAMS = ["printf", "grep", "head", "sleep", "env", "yes", "wc", "cat"]
 
 
-def make_executor(extra: dict[str, Path] | None = None, **kwargs: int) -> Executor:
+def make_executor(extra: dict[str, Path] | None = None, **kwargs: Any) -> Executor:
     """An executor whose "tools" are ordinary programs (and test scripts); filters are the real ones."""
     binaries = resolve_binaries({}, PROGRAMS)
     binaries.update(extra or {})
@@ -280,3 +281,24 @@ async def test_the_discovery_cache_is_per_kubeconfig_and_removed_on_close(
     executor.close()
     assert not cache.exists()
     assert not any(p.name.startswith("k8s-mcp-discovery-") for p in tmp_path.iterdir())
+
+
+async def test_workspaces_go_to_the_configured_work_dir(tmp_path: Path) -> None:
+    probe = script(tmp_path, "probe", "import os; print(os.environ['HOME'])")
+    work = tmp_path / "work"
+    work.mkdir()
+    executor = make_executor({"probe": probe}, work_dir=work)
+    raw = await executor.run([["probe"]], kubeconfig=b"x", timeout=10)
+    home = Path(raw.stdout.decode().strip())
+    assert home.parent.parent == work
+    assert list(work.iterdir()) == []  # removed afterwards
+
+
+def test_the_default_work_dir_is_memory_backed_unless_tmpdir_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from k8s_mcp_server.execute import default_work_dir
+
+    monkeypatch.delenv("TMPDIR", raising=False)
+    if Path("/dev/shm").is_dir():
+        assert default_work_dir() == Path("/dev/shm")
+    monkeypatch.setenv("TMPDIR", "/var/tmp")
+    assert default_work_dir() is None

@@ -22,7 +22,7 @@ from k8s_mcp_server.api.transport import HostOriginGuard, default_allowed_hosts
 from k8s_mcp_server.audit import AuditLog
 from k8s_mcp_server.contracts import TOOLS
 from k8s_mcp_server.errors import ProxyError
-from k8s_mcp_server.execute import Executor, resolve_binaries
+from k8s_mcp_server.execute import Executor, default_work_dir, resolve_binaries
 from k8s_mcp_server.keys import KeyStore
 from k8s_mcp_server.kubeconfig import KubeconfigPolicy, default_kubeconfig
 from k8s_mcp_server.parse.vocabulary import FILTERS
@@ -77,6 +77,7 @@ def build_state(settings: Settings) -> AppState:
         max_output_bytes=settings.max_output_bytes,
         max_concurrency=settings.max_concurrency,
         max_queue=settings.max_queue,
+        work_dir=settings.work_dir or default_work_dir(),
     )
     key = settings.redaction_key.encode() if settings.redaction_key else secrets.token_bytes(32)
     pipeline = Pipeline(

@@ -96,6 +96,7 @@ class Executor:
         filters: Collection[str] = FILTERS,
         large_output_bytes: int = LARGE_OUTPUT_BYTES,
         max_large_outputs: int = MAX_LARGE_OUTPUTS,
+        work_dir: Path | None = None,
     ) -> None:
         # Defence in depth behind the parser: the first stage is one of `tools`, every later stage one
         # of `filters`, and a binary for any other name is never kept.
@@ -107,6 +108,7 @@ class Executor:
         # kubectl's discovery cache per kubeconfig fingerprint, private to this server process; made on
         # first use and removed by close(), or at the latest when the executor is collected or the
         # interpreter exits
+        self._work_dir = work_dir  # where workspaces and the cache go; None: the system temp dir
         self._cache_root: Path | None = None
         self._cache_cleanup: weakref.finalize[Any, Any] | None = None
         self._max_output = max_output_bytes
@@ -139,7 +141,8 @@ class Executor:
         )
         with admission:
             async with self._slots:
-                with workspace(kubeconfig, discovery_cache=self._discovery_cache(cache_key)) as ws:
+                cache = self._discovery_cache(cache_key)
+                with workspace(kubeconfig, discovery_cache=cache, base=self._work_dir) as ws:
                     return await self._run(argvs, ws.environment(), str(ws.root), timeout)
 
     @contextlib.contextmanager
@@ -161,7 +164,7 @@ class Executor:
         if key is None:
             return None
         if self._cache_root is None:
-            self._cache_root = Path(tempfile.mkdtemp(prefix="k8s-mcp-discovery-"))
+            self._cache_root = Path(tempfile.mkdtemp(prefix="k8s-mcp-discovery-", dir=self._work_dir))
             self._cache_cleanup = weakref.finalize(self, shutil.rmtree, str(self._cache_root), True)
         path = self._cache_root / hashlib.sha256(key.encode()).hexdigest()[:32]
         path.mkdir(mode=0o700, exist_ok=True)

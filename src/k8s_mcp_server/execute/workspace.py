@@ -45,14 +45,26 @@ class Workspace:
         return env
 
 
+def default_work_dir() -> Path | None:
+    """Where workspaces go unless settings say: memory-backed /dev/shm when it is usable (faster to
+    create and remove, and the caller's kubeconfig never reaches a disk), unless TMPDIR asks for
+    another place; None means the system temporary directory."""
+    if os.environ.get("TMPDIR"):
+        return None
+    shm = Path("/dev/shm")  # noqa: S108 - a private 0700 directory is made inside it
+    return shm if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
+
+
 @contextmanager
-def workspace(kubeconfig: bytes | None, *, discovery_cache: Path | None = None) -> Iterator[Workspace]:
+def workspace(
+    kubeconfig: bytes | None, *, discovery_cache: Path | None = None, base: Path | None = None
+) -> Iterator[Workspace]:
     """Create the 0700 directory (kubeconfig 0600 inside), and remove it on every path out.
 
     `discovery_cache` is kubectl's API discovery cache, kept across requests by the executor for one
     kubeconfig (same server, same credentials): without it every request re-discovers the API.
     """
-    root = Path(tempfile.mkdtemp(prefix="k8s-mcp-"))  # mkdtemp creates it 0700
+    root = Path(tempfile.mkdtemp(prefix="k8s-mcp-", dir=base))  # mkdtemp creates it 0700
     try:
         (root / "home").mkdir(mode=0o700)
         path: Path | None = None
