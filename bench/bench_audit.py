@@ -106,10 +106,10 @@ def run(directory: Path, *, fsync: bool, count: int, threads: int = 1) -> dict[s
 class NullAudit(AuditLog):
     """The baseline: an audit log that writes nothing (and skips the worker-thread hop)."""
 
-    def write(self, record: Mapping[str, Any]) -> dict[str, Any]:
+    def write(self, record: Mapping[str, Any], *, durable: bool = True) -> dict[str, Any]:
         return dict(record)
 
-    async def awrite(self, record: Mapping[str, Any]) -> dict[str, Any]:
+    async def awrite(self, record: Mapping[str, Any], *, durable: bool = True) -> dict[str, Any]:
         return dict(record)
 
 
