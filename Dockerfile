@@ -53,5 +53,8 @@ ENV K8S_MCP_HOST=0.0.0.0 \
     K8S_MCP_AUDIT_LOG=/app/audit/audit.jsonl \
     K8S_MCP_AUDIT_STDOUT=true
 EXPOSE 9096
-# Listening on 0.0.0.0 needs API keys: mount a keys file and set K8S_MCP_API_KEYS_FILE.
+# Listening on 0.0.0.0 needs API keys and the names clients use (DNS rebinding protection): mount a keys
+# file (`k8s-mcp-server keys create NAME`), set K8S_MCP_API_KEYS_FILE to it, and set
+# K8S_MCP_ALLOWED_HOSTS (e.g. "k8s-mcp.example.internal:9096,k8s-mcp:*"). The server refuses to start
+# otherwise and says so. Per-request workspaces go to /dev/shm.
 ENTRYPOINT ["k8s-mcp-server", "serve"]
