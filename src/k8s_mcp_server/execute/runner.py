@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 import weakref
@@ -22,6 +23,7 @@ from typing import Any
 
 from k8s_mcp_server.contracts import TOOLS, RawOutput
 from k8s_mcp_server.errors import Busy, CommandError, ToolUnavailable
+from k8s_mcp_server.execute.child import Child
 from k8s_mcp_server.execute.lanes import OutputLanes, Ticket
 from k8s_mcp_server.execute.workspace import workspace
 from k8s_mcp_server.parse.filters import FILTERS
@@ -189,7 +191,7 @@ class Executor:
 
     async def _run(self, argvs: list[list[str]], env: dict[str, str], cwd: str, timeout: float) -> RawOutput:
         started = time.perf_counter()
-        procs: list[asyncio.subprocess.Process] = []
+        procs: list[Child] = []
         transports: list[asyncio.BaseTransport] = []
         ticket = self._lanes.ticket()
         out, err = _Capped(self._max_output, ticket), _Capped(self._max_output, ticket)
@@ -198,24 +200,13 @@ class Executor:
         owned = [out_r, out_w, err_r, err_w]  # fds this function still has to close
         timed_out = False
         try:
-            stdin: int = asyncio.subprocess.DEVNULL
+            stdin: int = subprocess.DEVNULL
             for i, argv in enumerate(argvs):
                 last = i == len(argvs) - 1
                 next_r, stage_out = (-1, out_w) if last else os.pipe()
                 if not last:
                     owned += [next_r, stage_out]
-                procs.append(
-                    await asyncio.create_subprocess_exec(
-                        *argv,
-                        stdin=stdin,
-                        stdout=stage_out,
-                        stderr=err_w,
-                        env=env,
-                        cwd=cwd,
-                        start_new_session=True,
-                        close_fds=True,
-                    )
-                )
+                procs.append(Child(argv, stdin=stdin, stdout=stage_out, stderr=err_w, env=env, cwd=cwd))
                 # the child has its copies; ours must go or the readers never see EOF
                 for fd in (stdin, stage_out):
                     if fd in owned:
@@ -266,7 +257,7 @@ class Executor:
         transports.append(transport)
         return reader
 
-    async def _finish(self, procs: list[asyncio.subprocess.Process]) -> int:
+    async def _finish(self, procs: list[Child]) -> int:
         """Make sure every stage (and its group) is gone; return the last stage's exit code."""
         running = [p for p in procs if p.returncode is None]
         for proc in running:
@@ -282,6 +273,7 @@ class Executor:
         for proc in procs:
             # a stage may have exited while children it started still hold the pipes open
             _signal_group(proc.pid, signal.SIGKILL)
+            proc.close()
         if not procs:
             return -1
         code = procs[-1].returncode
