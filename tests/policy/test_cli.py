@@ -11,6 +11,7 @@ from k8s_mcp_server.policy import add_policy_commands
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = ("default", "operator-dev", "permissive")
+POLICIES = REPO / "policies"
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -155,3 +156,30 @@ def test_check_prints_three_mistakes_at_once_each_with_line_and_column(
     assert lines[0].startswith(f"{bad}:5:13: effect must be one of")
     assert lines[1].startswith(f"{bad}:6:13: unknown verb 'gett'") and "did you mean 'get'" in lines[1]
     assert lines[2].startswith(f"{bad}:7:17: unknown resource 'podz'") and "did you mean 'pods'" in lines[2]
+
+
+def test_explain_uses_the_principals_own_policy(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    keys = tmp_path / "keys.yaml"
+    keys.write_text(
+        f"keys:\n- principal: ops\n  sha256: {'a' * 64}\n  policy: {POLICIES / 'permissive.yaml'}\n"
+    )
+    command = ("--", "kubectl", "scale", "deploy", "web", "--replicas=2", "-n", "dev")
+    # the options come before FILE: everything after FILE is the command
+    code, text = run(
+        capsys, "explain", "--principal", "ops", "--keys", str(keys), str(POLICIES / "default.yaml"), *command
+    )
+    assert code == 0
+    assert "principal:  ops" in text and "permissive.yaml" in text
+    code, text = run(capsys, "explain", str(POLICIES / "default.yaml"), *command)
+    assert code == 1  # the default policy is read-only
+
+
+def test_explain_of_an_unknown_principal_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    keys = tmp_path / "keys.yaml"
+    keys.write_text(f"keys:\n- principal: ops\n  sha256: {'a' * 64}\n")
+    args = ("explain", "--principal", "nobody", "--keys", str(keys), str(POLICIES / "default.yaml"))
+    code, text = run(capsys, *args, "--", "kubectl", "get", "pods")
+    assert code == 2
+    assert "nobody" in text

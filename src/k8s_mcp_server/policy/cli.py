@@ -31,6 +31,12 @@ def add_policy_commands(subparsers: argparse._SubParsersAction) -> None:  # type
     explain.add_argument("file", type=Path, metavar="FILE")
     explain.add_argument("-n", "--namespace", help="the request's namespace field")
     explain.add_argument("--default-namespace", default="default", help="the kubeconfig's namespace")
+    explain.add_argument(
+        "--principal", help="explain under this principal's policy (from --keys; FILE is the default policy)"
+    )
+    explain.add_argument(
+        "--keys", type=Path, help="the API keys file (K8S_MCP_API_KEYS_FILE) for --principal"
+    )
     explain.add_argument("command", nargs=argparse.REMAINDER, help="-- TOOL ARGS... (quote '|' as \\|)")
     explain.set_defaults(func=explain_command)
 
@@ -64,7 +70,21 @@ def explain_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if not words or words[0] not in TOOLS:
         print(f"usage: policy explain FILE -- TOOL ARGS...  (TOOL is one of {', '.join(TOOLS)})", file=out)
         return EXIT_USAGE
-    policy = _load(args.file, out)
+    path: Path = args.file
+    principal = getattr(args, "principal", None)
+    if principal:
+        from k8s_mcp_server.keys import policy_file_for
+
+        if getattr(args, "keys", None) is None:
+            print("policy explain: --principal needs --keys FILE (the API keys file)", file=out)
+            return EXIT_USAGE
+        try:
+            path = policy_file_for(principal, args.keys, args.file)
+        except (LookupError, OSError, ValueError) as exc:
+            print(f"policy explain: {exc}", file=out)
+            return EXIT_USAGE
+        print(f"principal:  {principal}", file=out)
+    policy = _load(path, out)
     if policy is None:
         return EXIT_USAGE
     tool, rest = words[0], words[1:]
