@@ -17,6 +17,7 @@ import pytest
 from k8s_mcp_server.errors import Busy, ProxyError
 from k8s_mcp_server.execute import Executor, resolve_binaries
 from k8s_mcp_server.execute.runner import TERM_GRACE_SECONDS
+from tests.support.childenv import ALLOWED_CHILD_ENV
 
 PROGRAMS = ["printf", "grep", "head", "sleep", "env", "yes", "wc", "cat"]
 
@@ -74,23 +75,7 @@ async def test_the_server_environment_does_not_reach_the_child(monkeypatch: pyte
     raw = await make_executor().run([["env"]], kubeconfig=None, timeout=10)
     names = {line.split("=", 1)[0] for line in raw.stdout.decode().splitlines()}
     assert b"canary" not in raw.stdout
-    assert names <= {
-        "PATH",
-        "HOME",
-        "LANG",
-        "LC_ALL",
-        "TZ",
-        "XDG_CONFIG_HOME",
-        "XDG_CACHE_HOME",
-        "XDG_DATA_HOME",
-        "HELM_CONFIG_HOME",
-        "HELM_CACHE_HOME",
-        "HELM_DATA_HOME",
-        "HELM_PLUGINS",
-        "KUBECACHEDIR",
-        "KUBECTL_KUBERC",
-        "KUBECONFIG",
-    }
+    assert names <= ALLOWED_CHILD_ENV
 
 
 async def test_kubeconfig_is_private_to_the_request_and_removed_afterwards(tmp_path: Path) -> None:
