@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
-from k8s_mcp_server.audit import AuditLog, completion_record, decision_record, not_run_record
+from k8s_mcp_server.audit import (
+    AuditLog,
+    completion_record,
+    decision_record,
+    not_run_record,
+    rejected_record,
+)
 from k8s_mcp_server.contracts import (
     ClusterRef,
     CommandClass,
@@ -168,19 +174,12 @@ class Pipeline:
         except ProxyError as exc:
             await self._audit(
                 request,
-                "rejected",
-                None,
-                exc.code,
-                decision_record(
+                rejected_record(
                     request=request,
+                    error=exc,
                     parsed=parsed,
-                    decision=None,
-                    outcome="rejected",
-                    rule=None,
-                    reason=exc.message,
                     policy_revision=policy.revision,
                     cluster=kubeconfig.cluster if kubeconfig else None,
-                    error_code=exc.code,
                 ),
             )
             raise
@@ -199,33 +198,29 @@ class Pipeline:
         An allowed command first takes its place in the executor (held by `admission`), so an audited
         allow is never followed by a `busy` refusal: `busy` is audited as `rejected` instead.
         """
-        record = partial(
-            decision_record,
-            request=request,
-            parsed=parsed,
-            decision=decision,
-            cluster=cluster,
-            rule=decision.rule,
-            policy_revision=decision.policy_revision,
-        )
         if decision.allowed:
             try:
                 admission.enter_context(self.executor.admit())
             except ProxyError as exc:
                 await self._audit(
                     request,
-                    "rejected",
-                    decision.rule,
-                    exc.code,
-                    record(outcome="rejected", reason=exc.message, error_code=exc.code),
+                    rejected_record(
+                        request=request, error=exc, parsed=parsed, decision=decision, cluster=cluster
+                    ),
                 )
                 raise
         await self._audit(
             request,
-            decision.outcome,
-            decision.rule,
-            None,
-            record(outcome=decision.outcome, reason=decision.reason),
+            decision_record(
+                request=request,
+                parsed=parsed,
+                decision=decision,
+                outcome=decision.outcome,
+                rule=None,  # the decision's own rule, reason and revision
+                reason=None,
+                policy_revision=None,
+                cluster=cluster,
+            ),
         )
         if not decision.allowed:
             raise PolicyDenied(decision)
@@ -299,15 +294,8 @@ class Pipeline:
             return (*decision.warnings, "the completion audit record could not be written")
         return decision.warnings
 
-    async def _audit(
-        self,
-        request: CommandRequest,
-        outcome: str,
-        rule: str | None,
-        code: str | None,
-        record: dict[str, Any],
-    ) -> None:
-        """Write a decision record, then count the outcome (an unwritable record counts as rejected)."""
+    async def _audit(self, request: CommandRequest, record: dict[str, Any]) -> None:
+        """Write a decision record, then count its outcome (an unwritable record counts as rejected)."""
         started = time.perf_counter()
         try:
             await self.audit.awrite(record)
@@ -315,7 +303,7 @@ class Pipeline:
             self.observer.outcome(request, "rejected", None, exc.code)
             raise
         self.observer.stage("audit", time.perf_counter() - started)
-        self.observer.outcome(request, outcome, rule, code)
+        self.observer.outcome(request, record["decision"], record["rule"], record["error_code"])
 
     def _kubeconfig(self, encoded: str | None) -> Kubeconfig | None:
         if encoded:

@@ -5,7 +5,14 @@ import json
 from pathlib import Path
 from types import MappingProxyType
 
-from k8s_mcp_server.audit import AuditLog, completion_record, decision_record, fingerprint, verify
+from k8s_mcp_server.audit import (
+    AuditLog,
+    completion_record,
+    decision_record,
+    fingerprint,
+    rejected_record,
+    verify,
+)
 from k8s_mcp_server.contracts import (
     ClusterRef,
     CommandClass,
@@ -14,6 +21,7 @@ from k8s_mcp_server.contracts import (
     ParsedCommand,
     RedactedOutput,
 )
+from k8s_mcp_server.errors import Busy, Unauthenticated
 
 KUBECONFIG = b"apiVersion: v1\nusers:\n- name: u\n  user:\n    token: KUBECONFIG-CANARY\n"
 REQUEST = CommandRequest(
@@ -73,6 +81,23 @@ def test_rejected_record_without_a_parse_keeps_request_facts_and_error_code() ->
     assert record["argv"] is None and record["verbs"] == [] and record["namespaces"] == ["dev"]
     assert record["tool"] == "kubectl" and record["cluster"] is None
     assert "CMD-CANARY" not in record["command"]
+
+
+def test_rejected_record_is_the_decision_record_of_the_error() -> None:
+    error = Busy("too many requests in flight; retry in a moment")
+    record = rejected_record(request=REQUEST, error=error, parsed=PARSED, decision=ALLOW, cluster=CLUSTER)
+    expected = decision_record(
+        request=REQUEST, parsed=PARSED, decision=ALLOW, outcome="rejected", rule="allow-reads",
+        reason=error.message, policy_revision="rev1", cluster=CLUSTER, error_code="busy",
+    )  # fmt: skip
+    assert record == expected
+    bare = rejected_record(request=REQUEST, error=Unauthenticated("send a key"))
+    assert (bare["decision"], bare["error_code"], bare["rule"], bare["argv"]) == (
+        "rejected",
+        "unauthenticated",
+        None,
+        None,
+    )
 
 
 def test_deny_record_falls_back_to_the_decisions_rule_and_reason() -> None:

@@ -12,7 +12,7 @@ from k8s_mcp_server.api.metrics import Metrics
 from k8s_mcp_server.api.policies import PolicyRegistry
 from k8s_mcp_server.api.ratelimit import RateLimiter
 from k8s_mcp_server.api.transport import HostOriginGuard
-from k8s_mcp_server.audit import decision_record
+from k8s_mcp_server.audit import rejected_record
 from k8s_mcp_server.contracts import TOOLS, CommandRequest
 from k8s_mcp_server.errors import ProxyError
 from k8s_mcp_server.pipeline import Pipeline
@@ -45,19 +45,7 @@ class AppState:
         Raises AuditUnavailable when the record cannot be written (the caller answers 503).
         """
         try:
-            await self.pipeline.audit.awrite(
-                decision_record(
-                    request=request,
-                    parsed=None,
-                    decision=None,
-                    outcome="rejected",
-                    rule=None,
-                    reason=exc.message,
-                    policy_revision=None,
-                    cluster=None,
-                    error_code=exc.code,
-                )
-            )
+            await self.pipeline.audit.awrite(rejected_record(request=request, error=exc))
         except ProxyError as failed:
             self.metrics.outcome(request, "rejected", None, failed.code)
             raise

@@ -7,7 +7,13 @@ The pipeline builds records with `decision_record` / `completion_record` and wri
 from k8s_mcp_server.audit.chain import GENESIS_HASH, SCHEMA_VERSION, canonical_json, compute_hash
 from k8s_mcp_server.audit.cli import add_audit_commands
 from k8s_mcp_server.audit.log import AuditLog
-from k8s_mcp_server.audit.records import completion_record, decision_record, fingerprint, not_run_record
+from k8s_mcp_server.audit.records import (
+    completion_record,
+    decision_record,
+    fingerprint,
+    not_run_record,
+    rejected_record,
+)
 from k8s_mcp_server.audit.secrets import PLACEHOLDER, redact_argv, redact_command
 from k8s_mcp_server.audit.verify import VerifyResult, verify
 
@@ -26,5 +32,6 @@ __all__ = [
     "not_run_record",
     "redact_argv",
     "redact_command",
+    "rejected_record",
     "verify",
 ]

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from k8s_mcp_server.audit.secrets import redact_argv, redact_command, redact_text
 from k8s_mcp_server.contracts import ClusterRef, CommandRequest, Decision, ParsedCommand, RedactedOutput
+from k8s_mcp_server.errors import ProxyError
 
 RecordOutcome = Literal["allow", "deny", "would-deny", "rejected"]
 
@@ -48,6 +49,30 @@ def decision_record(
         warnings=[redact_text(warning) for warning in decision.warnings] if decision else [],
     )
     return record
+
+
+def rejected_record(
+    *,
+    request: CommandRequest,
+    error: ProxyError,
+    parsed: ParsedCommand | None = None,
+    decision: Decision | None = None,
+    policy_revision: str | None = None,
+    cluster: ClusterRef | None = None,
+) -> dict[str, Any]:
+    """The one record of a refused request: `decision: rejected` with the error's code and message
+    (rule and revision fall back to `decision`'s when the policy had allowed it, as for `busy`)."""
+    return decision_record(
+        request=request,
+        parsed=parsed,
+        decision=decision,
+        outcome="rejected",
+        rule=None,
+        reason=error.message,
+        policy_revision=policy_revision,
+        cluster=cluster,
+        error_code=error.code,
+    )
 
 
 def completion_record(
