@@ -117,10 +117,20 @@ build_control_plane() {
   say "control plane built in $((SECONDS - t0)) s"
 }
 
+# One install at a time: two test sessions (or a session and serve.sh) starting together would
+# otherwise unpack and build in the same tree and break each other's build.
+lock() {
+  mkdir -p "$HOME_DIR"
+  exec 9>"$HOME_DIR/.install.lock"
+  command -v flock >/dev/null && flock 9
+}
+
 install() {
+  lock
   apt_deps
   tools
   build_control_plane
+  exec 9>&- # never inherited by the daemons start() launches: they would hold the lock for good
 }
 
 pki() {

@@ -72,6 +72,7 @@ class ParsedCommand:
     ] = ()  # credential/file flags the engine refuses unless the policy names them
     output_format: str | None = None  # -o value, e.g. "yaml", "jsonpath={.data}"
     filters: tuple[tuple[str, ...], ...] = ()  # argv of each `|` stage after the tool
+    prints_objects: bool = False  # the output carries the touched objects or fields of them (-o, get)
 
     @property
     def pipeline(self) -> tuple[tuple[str, ...], ...]:

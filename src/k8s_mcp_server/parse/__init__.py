@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from k8s_mcp_server.contracts import TOOLS, Flag, ParsedCommand
+from k8s_mcp_server.contracts import TOOLS, CommandClass, Flag, ParsedCommand
 from k8s_mcp_server.errors import CommandError
 from k8s_mcp_server.parse.facts import Facts, flag_on, flag_values, output_format
 from k8s_mcp_server.parse.filters import check_filter
@@ -92,7 +92,7 @@ def _parse(tool: str, command: str, namespace: str | None, default_ns: str, max_
     for stage in stages[1:]:
         check_filter(stage)
     read = scan(argv, SPECS[tool])
-    facts = ANALYZERS[tool](read)
+    facts = _help(read) if _asks_help(read) else ANALYZERS[tool](read)
     fmt, fmt_guarded = output_format(read)
     flags = tuple(_flag(spec.name, value) for spec, value in read.flags)
     guarded = {spec.name for spec, _ in read.flags if spec.guarded} | set(facts.guarded) | set(fmt_guarded)
@@ -113,7 +113,18 @@ def _parse(tool: str, command: str, namespace: str | None, default_ns: str, max_
         guarded_flags=tuple(sorted(guarded)),
         output_format=fmt,
         filters=stages[1:],
+        prints_objects=facts.prints_objects,
     )
+
+
+def _asks_help(read: Scan) -> bool:
+    """`-h`/`--help` anywhere (cobra prints the help and runs nothing), or the `help` command."""
+    return flag_on(read, "help") or read.path == "help" or read.path.startswith("help ")
+
+
+def _help(read: Scan) -> Facts:
+    """A help request only prints the CLI's own text: local, whatever the command it names."""
+    return Facts(command_class=CommandClass.LOCAL)
 
 
 @lru_cache(maxsize=_CACHE_SIZE)

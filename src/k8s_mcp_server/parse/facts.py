@@ -13,6 +13,7 @@ _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 # `env`/`expandenv` (sprig) read the server's environment; `.env` (a field) and `$env` are fine.
 _ENV_FUNCTION = re.compile(r"(?<![.\w$])(env|expandenv|getHostByName)\b")
 _TEMPLATE_FORMATS = ("go-template=", "template=", "jsonpath=", "custom-columns=", "jsonpath-as-json=")
+_BARE_TEMPLATE_FORMATS = frozenset({"go-template", "template", "jsonpath", "jsonpath-as-json"})
 FILE_FORMATS = ("go-template-file", "templatefile", "jsonpath-file", "custom-columns-file")
 
 
@@ -23,6 +24,7 @@ class Facts:
     names: tuple[str, ...] = ()
     namespaces: tuple[str, ...] = ()  # namespaces named outside -n (e.g. `kubectl cp ns/pod:path`)
     guarded: tuple[str, ...] = ()  # guarded names beyond the guarded flags themselves
+    prints_objects: bool = False  # the output carries the objects touched (or fields of them)
 
 
 def flag_values(scan: Scan, name: str) -> tuple[str | None, ...]:
@@ -50,15 +52,29 @@ def check_template(text: str, where: str) -> None:
 
 
 def output_format(scan: Scan) -> tuple[str | None, tuple[str, ...]]:
-    """The -o value, checked; and `output` as a guarded name when the format reads a server file."""
+    """The effective output format, checked; `output` as a guarded name when it reads a server file.
+
+    As kubectl (and helm's `get --template`) read it: `--template` without `-o` is a go-template,
+    and `-o go-template|template|jsonpath|jsonpath-as-json` without `=` takes its template from
+    `--template`; the effective format is then `FAMILY=TEMPLATE`, so the redactor and the policy see
+    the template that really runs, wherever the caller wrote it.
+    """
     fmt = last_value(scan, "output")
+    template = last_value(scan, "template")
     guarded: tuple[str, ...] = ()
+    if template is not None:
+        check_template(template, "--template")
+        family = (fmt or "go-template").strip()
+        if family in FILE_FORMATS:
+            guarded = ("output",)
+        elif family in _BARE_TEMPLATE_FORMATS:
+            fmt = f"{family}={template}"
     if fmt is not None:
         if fmt.startswith(FILE_FORMATS):
             guarded = ("output",)
         elif fmt.startswith(_TEMPLATE_FORMATS):
             check_template(fmt, "the output format")
-    for template in flag_values(scan, "template"):
-        if template is not None:
-            check_template(template, "--template")
+    for value in flag_values(scan, "template"):
+        if value is not None:
+            check_template(value, "--template")
     return fmt, guarded

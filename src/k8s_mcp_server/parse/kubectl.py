@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from k8s_mcp_server.contracts import CommandClass
 from k8s_mcp_server.errors import CommandError
-from k8s_mcp_server.parse.facts import Facts, flag_on, last_value
+from k8s_mcp_server.parse.facts import Facts, flag_on, flag_values, last_value
 from k8s_mcp_server.parse.grammar import Scan
 from k8s_mcp_server.parse.kubectl_spec import CREATE_SUBS, VERBS
 from k8s_mcp_server.parse.resources import canonical_resource, expand, resource_args
@@ -41,7 +43,28 @@ _FIXED = {
     "run": "pods",
     "events": "events",
 }
-_SECRET_READERS = frozenset({"get", "describe", "apply view-last-applied"})
+_SECRET_READERS = frozenset({"get", "describe", "apply view-last-applied", "wait"})
+# Verbs whose arguments after `--` are a command for a container, not more positionals.
+_COMMAND_AFTER_DASHES = frozenset(
+    {"exec", "run", "debug", "create deployment", "create job", "create cronjob"}
+)
+# Creating these starts containers with an image the caller chose: code in a workload.
+_WORKLOAD_CREATORS = frozenset({"run", "debug", "create deployment", "create job", "create cronjob"})
+# Writes to these grant or move permissions: a credential class whatever the verb.
+_RBAC_RESOURCES = frozenset(
+    {"roles", "clusterroles", "rolebindings", "clusterrolebindings", "serviceaccounts"}
+)
+_ESCALATING_VERBS = frozenset({"set serviceaccount", "set subject", "auth reconcile"})
+# A patch that mentions one of these may change what a workload runs or as whom it runs.
+_PATCH_CODE_WORDS = re.compile(
+    r"(?i)image|command|args|containers|volume|securitycontext|serviceaccount|hostpid|hostnetwork|"
+    r"hostipc|privileged|capabilities|nodename|overhead|lifecycle|probe|env"
+)
+_SA_TOKEN_TYPE = "kubernetes.io/service-account-token"  # noqa: S105 (a Secret type, not a secret)
+_EDITOR_VERBS = frozenset({"edit", "apply edit-last-applied"})
+# `kubectl cluster-info dump` reads these namespaces when neither --namespaces nor -A is given (and
+# the current one: the caller's -n or the default namespace, which the parser adds anyway).
+DUMP_DEFAULT_NAMESPACES = ("kube-system",)
 _MAX_SAFE_VERBOSITY = 4  # from -v=5 on, kubectl logs request bodies and bearer tokens
 
 
@@ -82,15 +105,65 @@ def _cp(args: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 def _class(verb: str, scan: Scan, resources: tuple[str, ...]) -> CommandClass:
     cls = VERBS[verb]
+    if verb in _WORKLOAD_CREATORS or (verb == "set image"):
+        return CommandClass.EXEC  # a container runs with the image (and command) the caller chose
+    if verb == "patch" and _patch_sets_code(scan, resources):
+        return CommandClass.EXEC
+    if cls is CommandClass.WRITE and (
+        verb in _ESCALATING_VERBS or any(r.split(".", 1)[0] in _RBAC_RESOURCES for r in resources)
+    ):
+        return CommandClass.CREDENTIAL  # grants permissions or makes an identity that can hold them
+    if verb.startswith("create secret") and _SA_TOKEN_TYPE in (last_value(scan, "type") or ""):
+        return CommandClass.CREDENTIAL  # the token controller fills it with a ServiceAccount token
+    if verb == "set env" and flag_on(scan, "list"):
+        return CommandClass.SENSITIVE_READ if flag_on(scan, "resolve") else CommandClass.READ
     if verb in _SECRET_READERS and "secrets" in resources:
         return CommandClass.SENSITIVE_READ
     if verb == "get" and "secret" in (last_value(scan, "raw") or "").lower():
         return CommandClass.SENSITIVE_READ
     if verb == "version" and flag_on(scan, "client"):
         return CommandClass.LOCAL
-    if verb == "config view" and flag_on(scan, "raw"):
+    if verb == "config view" and (flag_on(scan, "raw") or flag_on(scan, "flatten")):
         return CommandClass.CREDENTIAL
     return cls
+
+
+def _patch_sets_code(scan: Scan, resources: tuple[str, ...]) -> bool:
+    """Whether a patch may change a workload's containers, images, commands or identity.
+
+    Resources that hold no pod template (configmaps, services, ...) are only writes; for anything
+    else (workloads, pods, custom resources that may embed a pod spec) a patch that names a
+    container-shaped field, or a patch given in a file we cannot read here, counts as running code.
+    """
+    if resources and all(r.split(".", 1)[0] in _PODLESS for r in resources):
+        return False
+    if any(flag_values(scan, "patch-file")):
+        return True
+    return any(v is not None and _PATCH_CODE_WORDS.search(v) for v in flag_values(scan, "patch"))
+
+
+_PODLESS = frozenset(
+    {
+        "configmaps",
+        "services",
+        "endpoints",
+        "endpointslices",
+        "ingresses",
+        "networkpolicies",
+        "poddisruptionbudgets",
+        "horizontalpodautoscalers",
+        "resourcequotas",
+        "limitranges",
+        "namespaces",
+        "nodes",
+        "persistentvolumeclaims",
+        "persistentvolumes",
+        "storageclasses",
+        "priorityclasses",
+        "leases",
+        "events",
+    }
+)
 
 
 def _verbosity(scan: Scan) -> tuple[str, ...]:
@@ -100,9 +173,38 @@ def _verbosity(scan: Scan) -> tuple[str, ...]:
     return () if level.isdigit() and int(level) <= _MAX_SAFE_VERBOSITY else ("v",)
 
 
+def _dump_namespaces(scan: Scan) -> tuple[str, ...]:
+    """The namespaces `cluster-info dump` reads beyond the current one (kubectl's own defaults)."""
+    if flag_on(scan, "all-namespaces"):
+        return ()  # the parser records "*" for -A
+    listed = [n for v in flag_values(scan, "namespaces") if v for n in v.split(",")]
+    if any(not n for n in listed):
+        raise CommandError("--namespaces has an empty entry; write --namespaces=a,b")
+    return tuple(listed) if listed else DUMP_DEFAULT_NAMESPACES
+
+
+def prints_objects(verb: str, scan: Scan) -> bool:
+    """Whether the command prints whole objects or fields of them (any output format but `name`).
+
+    `get` and `wait`, and every write with `-o` or `--template` (`--dry-run=client -o yaml` included)
+    print the objects they touch: a Secret's values come with them.
+    """
+    fmt = last_value(scan, "output")
+    if fmt is not None and fmt.strip() != "name":
+        return True
+    return any(v is not None for v in flag_values(scan, "template")) or (verb == "get" and fmt is None)
+
+
 def analyze(scan: Scan) -> Facts:
     """Facts of one kubectl command."""
-    verb, args = scan.path, scan.positionals
+    verb = scan.path
+    if verb in _EDITOR_VERBS:
+        raise CommandError(
+            f"'kubectl {verb}' runs an editor on the proxy's host and leaves the object in a temporary "
+            "file there; it is never run: use 'kubectl patch' or 'kubectl apply' instead"
+        )
+    # Arguments after `--` are positionals to kubectl (cobra) unless the verb takes a command there.
+    args = scan.positionals if verb in _COMMAND_AFTER_DASHES else scan.positionals + scan.after_dashes
     head = verb.split(" ")[0]
     resources: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
@@ -124,10 +226,18 @@ def analyze(scan: Scan) -> Facts:
         guarded += ("filename",)  # the local side reads or writes the server's files
     elif verb == "kustomize":
         guarded += ("kustomize",)
+    elif verb == "cluster-info dump":
+        namespaces = _dump_namespaces(scan)
+    if verb == "set env":
+        for source in flag_values(scan, "from"):
+            kind = canonical_resource((source or "").partition("/")[0])
+            if kind not in resources:
+                resources += (kind,)  # `--from=secret/x` copies a Secret's keys into the workload
     return Facts(
         command_class=_class(verb, scan, resources),
         resources=resources,
         names=names,
         namespaces=namespaces,
         guarded=guarded,
+        prints_objects=prints_objects(verb, scan),
     )

@@ -133,7 +133,8 @@ def _secrets(policy: CompiledPolicy, parsed: ParsedCommand) -> Found:
     if policy.secrets != "deny":
         return None
     touches_secrets = any(r.split(".", 1)[0] == "secrets" for r in parsed.resources)
-    reads = parsed.command_class in (CommandClass.READ, CommandClass.SENSITIVE_READ)
+    # a write that prints what it touched (`label secret x a=b --dry-run=client -o yaml`) reads it too
+    reads = parsed.prints_objects or parsed.command_class in (CommandClass.READ, CommandClass.SENSITIVE_READ)
     if parsed.command_class == CommandClass.SENSITIVE_READ or (touches_secrets and reads):
         return SECRETS, (
             f"{parsed.tool} {parsed.verb} reads secret values and this policy refuses secrets "

@@ -36,8 +36,8 @@ def reads_secrets(parsed: ParsedCommand | None) -> bool:
     """True when the command reads Secret objects (their values may be in the output)."""
     return (
         parsed is not None
-        and parsed.command_class is CommandClass.SENSITIVE_READ
-        and "secrets" in parsed.resources
+        and (parsed.command_class is CommandClass.SENSITIVE_READ or parsed.prints_objects)
+        and any(r.split(".", 1)[0] == "secrets" for r in parsed.resources)
     )
 
 
