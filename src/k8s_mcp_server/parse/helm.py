@@ -1,98 +1,21 @@
-"""helm's command tree, classes, flag tables and analyzer.
+"""helm's analyzer (the command tree, classes and flag tables are in helm_spec.py).
 
-Choices: `get values|all|manifest|hooks` are SENSITIVE_READ (values and rendered Secrets);
-commands that change the server's own helm state or files (`repo add`, `pull`, `package`, `create`,
-`dependency build`) are WRITE; `plugin install|update` and `test` are EXEC (they run code);
-`registry login` is CREDENTIAL. Chart references that are local paths (`/`, `.`, `~`, `file://`, or a
-bare name without `/` and without `--repo`, which helm can only find on disk) record the guarded name
-`chart-path`, since they read the server's files.
+Chart references are resolved the way helm resolves them (see `chart_reference`): paths on the
+proxy's host record the guarded name `chart-path`, URLs (`oci://`, `https://`, ...) `chart-url`;
+`helm create|package|lint|verify|repo index|dependency` always name a path; repository and registry
+addresses (`repo add`, `registry login`) record `repo-url`, `search hub --endpoint` `endpoint`. A
+policy allows them only by naming them in `flags.allow`.
 """
 
 from __future__ import annotations
 
-from types import MappingProxyType
+import re
 
-from k8s_mcp_server.contracts import CommandClass as C
 from k8s_mcp_server.parse.facts import Facts, check_template, flag_values
-from k8s_mcp_server.parse.flags import table
-from k8s_mcp_server.parse.grammar import Scan, ToolSpec
+from k8s_mcp_server.parse.grammar import Scan
+from k8s_mcp_server.parse.helm_spec import ALIASES, SPEC, VERBS
 
-_CLASSES: dict[C, str] = {
-    C.READ: "list status history get/notes get/metadata show/chart show/readme show/crds show/all "
-    "show/values template search/hub lint verify dependency/list",
-    C.SENSITIVE_READ: "get/values get/all get/manifest get/hooks",
-    C.WRITE: "install upgrade rollback uninstall repo/add repo/update repo/remove pull push package "
-    "create dependency/build dependency/update registry/logout plugin/uninstall",
-    C.EXEC: "plugin/install plugin/update test",
-    C.CREDENTIAL: "registry/login",
-    C.LOCAL: "version env completion repo/list search/repo plugin/list",
-}
-VERBS = MappingProxyType({v.replace("/", " "): cls for cls, words in _CLASSES.items() for v in words.split()})
-
-ALIASES = MappingProxyType(
-    {
-        "/ls": "list",
-        "/hist": "history",
-        "/un": "uninstall",
-        "/del": "uninstall",
-        "/delete": "uninstall",
-        "/inspect": "show",
-        "/fetch": "pull",
-        "/dep": "dependency",
-        "/dependencies": "dependency",
-        "repo/ls": "list",
-        "repo/rm": "remove",
-        "plugin/ls": "list",
-        "plugin/rm": "uninstall",
-        "plugin/remove": "uninstall",
-        "dependency/ls": "list",
-    }
-)
-
-GLOBAL = table(
-    "burst-limit= debug !kube-apiserver= !kube-as-group= !kube-as-user= !kube-ca-file= !kube-context= "
-    "!kube-insecure-skip-tls-verify !kube-tls-server-name= !kube-token= !kubeconfig= n|namespace= qps= "
-    "!registry-config= !repository-cache= !repository-config= !content-cache= h|help color= colour="
-)
-
-COMMON = table(
-    "o|output= revision= A|all-namespaces q|short m|max= offset= no-headers time-format= "
-    "deployed failed pending superseded uninstalled uninstalling l|selector= f|filter= date "
-    "show-desc show-resources template= version= devel !repo= username= !password= !ca-file= !cert-file= "
-    "!key-file= insecure-skip-tls-verify pass-credentials !keyring= verify plain-http jsonpath= set= "
-    "set-string= set-json= set-literal= !set-file= !f|values= atomic rollback-on-failure wait? "
-    "wait-for-jobs timeout= create-namespace dry-run? description= disable-openapi-validation skip-crds "
-    "no-hooks force g|generate-name name-template= !post-renderer= !post-renderer-args= "
-    "render-subchart-notes replace dependency-update enable-dns labels= take-ownership hide-notes "
-    "skip-schema-validation hide-secret i|install reuse-values reset-values reset-then-reuse-values "
-    "history-max= cleanup-on-fail recreate-pods cascade= ignore-not-found keep-history "
-    "!output-dir= api-versions= kube-version= include-crds is-upgrade s|show-only= validate "
-    "release-name force-update !password-stdin allow-deprecated-repos no-update "
-    "fail-on-repo-update-fail r|regexp max-col-width= fail-on-no-result endpoint= list-repo-url "
-    "untar !untardir= !d|destination= prov app-version= u|dependency-update sign key= "
-    "!passphrase-file= strict with-subcharts skip-refresh insecure logs c|client p|starter= "
-    "no-descriptions server-side? force-conflicts"
-)
-
-VERB_FLAGS = MappingProxyType(
-    {
-        "list": table("a|all d|date r|reverse f|filter="),
-        "get values": table("a|all"),
-        "template": table("a|api-versions="),
-        "search repo": table("l|versions"),
-        "registry login": table("u|username= !p|password="),
-        "repo add": table("!password="),
-    }
-)
-
-SPEC = ToolSpec(
-    name="helm",
-    verbs=VERBS,
-    aliases=ALIASES,
-    global_flags=GLOBAL,
-    common_flags=COMMON,
-    verb_flags=VERB_FLAGS,
-)
+__all__ = ["ALIASES", "SPEC", "VERBS", "analyze"]
 
 _CHART_ARG = {
     "show": 0,
@@ -106,36 +29,57 @@ _CHART_ARG = {
     "verify": 0,
     "dependency": 0,
 }
-_LOCAL_PREFIXES = ("/", ".", "~", "file:")
-_REMOTE_PREFIXES = ("oci://", "https://", "http://")
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+# `REPO/CHART` as helm resolves it through its configured repositories: one slash, plain names.
+_REPO_CHART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*/[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_BARE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+# Commands whose every positional is a path on the proxy's host (helm reads or writes it there).
+_PATH_ARGS = frozenset({"create", "package", "lint", "repo index", "verify"})
+_PATH_HEADS = frozenset({"dependency"})
 
 
-def _chart_reads_files(chart: str, scan: Scan) -> bool:
-    """Whether helm would read `chart` from the server's files.
+def chart_reference(chart: str, scan: Scan) -> str | None:
+    """The guarded name a chart reference needs, or None for a reference helm fetches by repo name.
 
-    helm tries a chart reference as a local path first. A path-like reference (`./c`, `/c`, `~/c`,
-    `file://`) always is one; a bare name without `/` can only be one too, unless `--repo` names the
-    repository it comes from (`--repo` is guarded itself). `repo/name` and URLs are remote references.
+    helm's LocateChart tries the reference as a path on its own host first (relative to its working
+    directory, `..` included), then as `oci://` or another URL, then as `REPO/CHART` through the
+    configured repositories. So: a URL reaches the network (`chart-url`, whatever its host: a
+    link-local metadata address is a URL too); a `REPO/CHART` of plain names is a repository
+    lookup; a bare name is a repository lookup only with `--repo` (itself guarded), else a path; and
+    everything else (`/`, `.`, `~`, `file:`, `..`, more than one `/`, odd characters) is a path on
+    the server (`chart-path`).
     """
-    if chart.startswith(_LOCAL_PREFIXES):
-        return True
-    if chart.startswith(_REMOTE_PREFIXES) or "/" in chart:
-        return False
-    return not any(flag_values(scan, "repo"))
+    if _URL.match(chart):
+        return "chart-url"
+    if _REPO_CHART.fullmatch(chart) and ".." not in chart:
+        return None
+    if _BARE_NAME.fullmatch(chart) and chart not in (".", "..") and any(flag_values(scan, "repo")):
+        return None
+    return "chart-path"
 
 
 def analyze(scan: Scan) -> Facts:
-    """Facts of one helm command: chart paths and templates are the risky parts."""
+    """Facts of one helm command: chart paths, URLs and templates are the risky parts."""
     head = scan.path.split(" ")[0]
-    guarded: tuple[str, ...] = ()
+    guarded: list[str] = []
     index = _CHART_ARG.get(head)
-    args = scan.positionals
+    args = scan.positionals + scan.after_dashes  # helm runs no command after `--`: more positionals
     if head in ("template", "install") and (any(flag_values(scan, "generate-name")) or len(args) == 1):
         index = 0  # `helm template CHART` and `helm install CHART --generate-name` have no NAME
     chart = args[index] if index is not None and index < len(args) else None
-    if (chart is not None and _chart_reads_files(chart, scan)) or head in ("package", "lint", "dependency"):
-        guarded = ("chart-path",)
+    if chart is not None and (needs := chart_reference(chart, scan)) is not None:
+        guarded.append(needs)
+    if scan.path in _PATH_ARGS or head in _PATH_HEADS:
+        guarded.append("chart-path")  # `helm create PATH` writes there; the others read it
+    if scan.path == "push" and len(args) > 1:
+        guarded.append("chart-url")  # the registry it uploads to
+    if scan.path in ("repo add", "registry login") and len(args) > 1 or scan.path == "registry login":
+        guarded.append("repo-url")  # a repository or registry address the server will contact
+    if any(flag_values(scan, "endpoint")):
+        guarded.append("endpoint")  # `search hub --endpoint`: any address
     for template in flag_values(scan, "template"):
         if template is not None:
             check_template(template, "--template")
-    return Facts(command_class=VERBS[scan.path], names=args[:1], guarded=guarded)
+    return Facts(
+        command_class=VERBS[scan.path], names=args[:1], guarded=tuple(dict.fromkeys(guarded))
+    )

@@ -233,6 +233,8 @@ def analyze(scan: Scan) -> Facts:
             kind = canonical_resource((source or "").partition("/")[0])
             if kind not in resources:
                 resources += (kind,)  # `--from=secret/x` copies a Secret's keys into the workload
+        if flag_on(scan, "resolve") and "secrets" not in resources:
+            resources += ("secrets",)  # `--list --resolve` prints the values of referenced Secrets
     return Facts(
         command_class=_class(verb, scan, resources),
         resources=resources,
