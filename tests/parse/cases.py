@@ -960,7 +960,7 @@ OK: list[tuple[str, str, str, str, tuple[str, ...], tuple[str, ...], str]] = [
     ("helm", "show chart http://169.254.169.254/x.tgz", "show chart", "read", (), ("default",), "g g g"),
     ("helm", "create /tmp/x", "create", "write", (), ("default",), "g g g"),
     ("helm", "create mychart", "create", "write", (), ("default",), "g g g"),
-    ("helm", "search hub nginx --endpoint http://127.0.0.1:1", "search hub", "read", (), ("default",), "g g g"),
+    ("helm", "search hub x --endpoint http://127.0.0.1:1", "search hub", "read", (), ("default",), "g g g"),
     ("helm", "create --help", "create", "local", (), ("default",), "a a a"),
     ("helm", "install web bitnami/nginx -f /etc/values.yaml", "install", "write", (), ("default",), "g g g"),
     ("helm", "install web bitnami/nginx --post-renderer=./x", "install", "write", (), ("default",), "g g g"),

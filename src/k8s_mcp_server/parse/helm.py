@@ -73,13 +73,11 @@ def analyze(scan: Scan) -> Facts:
         guarded.append("chart-path")  # `helm create PATH` writes there; the others read it
     if scan.path == "push" and len(args) > 1:
         guarded.append("chart-url")  # the registry it uploads to
-    if scan.path in ("repo add", "registry login") and len(args) > 1 or scan.path == "registry login":
+    if scan.path == "registry login" or (scan.path == "repo add" and len(args) > 1):
         guarded.append("repo-url")  # a repository or registry address the server will contact
     if any(flag_values(scan, "endpoint")):
         guarded.append("endpoint")  # `search hub --endpoint`: any address
     for template in flag_values(scan, "template"):
         if template is not None:
             check_template(template, "--template")
-    return Facts(
-        command_class=VERBS[scan.path], names=args[:1], guarded=tuple(dict.fromkeys(guarded))
-    )
+    return Facts(command_class=VERBS[scan.path], names=args[:1], guarded=tuple(dict.fromkeys(guarded)))
