@@ -73,6 +73,7 @@ class ParsedCommand:
     output_format: str | None = None  # -o value, e.g. "yaml", "jsonpath={.data}"
     filters: tuple[tuple[str, ...], ...] = ()  # argv of each `|` stage after the tool
     prints_objects: bool = False  # the output carries the touched objects or fields of them (-o, get)
+    never_runs: str | None = None  # why the proxy never runs it, whatever the policy (`kubectl edit`)
 
     @property
     def pipeline(self) -> tuple[tuple[str, ...], ...]:

@@ -10,6 +10,7 @@ under policies/default.yaml, operator-dev.yaml and permissive.yaml, in that orde
     g  denied by builtin:guarded-flag                n  denied by builtin:namespaces
     p  denied by builtin:pipes                       s  denied by builtin:secrets
     x  denied by the rule no-exec-or-credentials     0  denied by the policy's default
+    e  denied by builtin:never-run (`kubectl edit`: an editor on the proxy's host)
 
 REFUSED rows: (tool, command): the parser refuses them (code invalid_command), so every policy does.
 Every row is parsed with the kubeconfig's default namespace `default`.
@@ -29,6 +30,7 @@ CODES: dict[str, tuple[str, str | None]] = {
     "s": ("deny", "builtin:secrets"),
     "x": ("deny", "no-exec-or-credentials"),
     "0": ("deny", "default"),
+    "e": ("deny", "builtin:never-run"),
 }
 
 ALL = [
@@ -288,6 +290,18 @@ OK: list[tuple[str, str, str, str, tuple[str, ...], tuple[str, ...], str]] = [
         ("default",),
         "r x x",
     ),
+    ("kubectl", "edit deploy web", "edit", "exec", ("deployments",), ("default",), "e e e"),
+    ("kubectl", "edit secret db -n dev", "edit", "exec", ("secrets",), ("dev",), "e e e"),
+    (
+        "kubectl",
+        "apply edit-last-applied deploy/web",
+        "apply edit-last-applied",
+        "exec",
+        ("deployments",),
+        ("default",),
+        "e e e",
+    ),
+    ("kubectl", "edit --help", "edit", "local", (), ("default",), "a a a"),
     ("kubectl", "create ns team-a", "create namespace", "write", ("namespaces",), ("default",), "r 0 a"),
     (
         "kubectl",
@@ -1031,8 +1045,6 @@ OK: list[tuple[str, str, str, str, tuple[str, ...], tuple[str, ...], str]] = [
 ]
 
 REFUSED: list[tuple[str, str]] = [
-    ("kubectl", "edit deploy web"),  # runs an editor on the proxy host: never
-    ("kubectl", "apply edit-last-applied deploy/web"),
     # shell syntax
     ("kubectl", "get pods; delete pods --all"),
     ("kubectl", "get pods && delete pods --all"),

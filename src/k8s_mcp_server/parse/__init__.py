@@ -114,6 +114,7 @@ def _parse(tool: str, command: str, namespace: str | None, default_ns: str, max_
         output_format=fmt,
         filters=stages[1:],
         prints_objects=facts.prints_objects,
+        never_runs=facts.never_runs,
     )
 
 

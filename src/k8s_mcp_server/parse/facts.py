@@ -25,6 +25,7 @@ class Facts:
     namespaces: tuple[str, ...] = ()  # namespaces named outside -n (e.g. `kubectl cp ns/pod:path`)
     guarded: tuple[str, ...] = ()  # guarded names beyond the guarded flags themselves
     prints_objects: bool = False  # the output carries the objects touched (or fields of them)
+    never_runs: str | None = None  # why the proxy never runs this command, whatever the policy
 
 
 def flag_values(scan: Scan, name: str) -> tuple[str | None, ...]:

@@ -62,6 +62,10 @@ _PATCH_CODE_WORDS = re.compile(
 )
 _SA_TOKEN_TYPE = "kubernetes.io/service-account-token"  # noqa: S105 (a Secret type, not a secret)
 _EDITOR_VERBS = frozenset({"edit", "apply edit-last-applied"})
+_EDITOR_REASON = (
+    "it runs an editor on the proxy's host and leaves the object, Secret values included, in a "
+    "temporary file there; use 'kubectl patch' or 'kubectl apply' instead"
+)
 # `kubectl cluster-info dump` reads these namespaces when neither --namespaces nor -A is given (and
 # the current one: the caller's -n or the default namespace, which the parser adds anyway).
 DUMP_DEFAULT_NAMESPACES = ("kube-system",)
@@ -105,7 +109,7 @@ def _cp(args: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 def _class(verb: str, scan: Scan, resources: tuple[str, ...]) -> CommandClass:
     cls = VERBS[verb]
-    if verb in _WORKLOAD_CREATORS or (verb == "set image"):
+    if verb in _EDITOR_VERBS or verb in _WORKLOAD_CREATORS or verb == "set image":
         return CommandClass.EXEC  # a container runs with the image (and command) the caller chose
     if verb == "patch" and _patch_sets_code(scan, resources):
         return CommandClass.EXEC
@@ -198,11 +202,6 @@ def prints_objects(verb: str, scan: Scan) -> bool:
 def analyze(scan: Scan) -> Facts:
     """Facts of one kubectl command."""
     verb = scan.path
-    if verb in _EDITOR_VERBS:
-        raise CommandError(
-            f"'kubectl {verb}' runs an editor on the proxy's host and leaves the object in a temporary "
-            "file there; it is never run: use 'kubectl patch' or 'kubectl apply' instead"
-        )
     # Arguments after `--` are positionals to kubectl (cobra) unless the verb takes a command there.
     args = scan.positionals if verb in _COMMAND_AFTER_DASHES else scan.positionals + scan.after_dashes
     head = verb.split(" ")[0]
@@ -242,4 +241,5 @@ def analyze(scan: Scan) -> Facts:
         namespaces=namespaces,
         guarded=guarded,
         prints_objects=prints_objects(verb, scan),
+        never_runs=_EDITOR_REASON if verb in _EDITOR_VERBS else None,
     )

@@ -14,6 +14,7 @@ PIPES = "builtin:pipes"
 READ_ONLY = "builtin:read-only"
 SECRETS = "builtin:secrets"
 NAMESPACES = "builtin:namespaces"
+NEVER = "builtin:never-run"
 DEFAULT = "default"
 
 _READ_ONLY_CLASSES = frozenset({CommandClass.READ, CommandClass.LOCAL, CommandClass.SENSITIVE_READ})
@@ -34,6 +35,9 @@ def evaluate(policy: CompiledPolicy, parsed: ParsedCommand) -> Decision:
 def _evaluate(policy: CompiledPolicy, parsed: ParsedCommand) -> Decision:
     matched = tuple(rule for rule in policy.rules if rule_matches(rule, parsed))
     matched_ids = tuple(rule.id for rule in matched)
+    if parsed.never_runs is not None:
+        reason = f"{parsed.tool} {parsed.verb} is never run by this proxy (rule {NEVER}): {parsed.never_runs}"
+        return _deny(policy, NEVER, reason, matched_ids, dry_run_applies=False)
     guarded = sorted({f.lstrip("-") for f in parsed.guarded_flags} - policy.flags_allow)
     if guarded:
         flags = ", ".join(f"--{f}" for f in guarded)
