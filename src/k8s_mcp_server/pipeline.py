@@ -34,7 +34,7 @@ from k8s_mcp_server.contracts import (
     RedactedOutput,
 )
 from k8s_mcp_server.errors import AuditUnavailable, KubeconfigError, ProxyError
-from k8s_mcp_server.execute import Executor
+from k8s_mcp_server.execute import Access, Executor
 from k8s_mcp_server.kubeconfig import DefaultKubeconfig, Kubeconfig, KubeconfigCache, KubeconfigPolicy
 from k8s_mcp_server.parse import parse_command
 from k8s_mcp_server.policy import CompiledPolicy, evaluate
@@ -128,7 +128,7 @@ class Pipeline:
     ) -> Completed:
         """Run one request under `policies` (the caller's policy; the default policy when None)."""
         policy = (policies or self.policies).current()
-        kubeconfig, parsed = await self._understand(request, kubeconfig_b64, policy)
+        kubeconfig, parsed, access = await self._understand(request, kubeconfig_b64, policy)
         started = time.perf_counter()
         decision = evaluate(policy, parsed)
         self.observer.stage("policy", time.perf_counter() - started)
@@ -136,10 +136,10 @@ class Pipeline:
         with contextlib.ExitStack() as admission:
             await self._record_decision(request, parsed, decision, cluster, admission)
             started = time.perf_counter()
-            raw = await self._execute(request, parsed, decision, kubeconfig)
+            raw = await self._execute(request, parsed, decision, kubeconfig, access)
             self.observer.stage("execute", time.perf_counter() - started)
         started = time.perf_counter()
-        output = await self._redact(raw, parsed, decision, kubeconfig)
+        output = await self._redact(raw, parsed, decision, kubeconfig, access)
         self.observer.stage("redact", time.perf_counter() - started)
         self.observer.redactions(output.redactions)
         warnings = await self._record_completion(request, parsed, decision, cluster, output)
@@ -147,8 +147,9 @@ class Pipeline:
 
     async def _understand(
         self, request: CommandRequest, kubeconfig_b64: str | None, policy: CompiledPolicy
-    ) -> tuple[Kubeconfig | None, ParsedCommand]:
-        """Load the kubeconfig and parse the command; any refusal is audited once, then raised."""
+    ) -> tuple[Kubeconfig | None, ParsedCommand, Access]:
+        """Load the kubeconfig, parse the command and choose how it reaches its server (argocd: the
+        kubeconfig or the configured Argo CD); any refusal is audited once, then raised."""
         kubeconfig: Kubeconfig | None = None
         parsed: ParsedCommand | None = None
         try:
@@ -165,7 +166,12 @@ class Pipeline:
                 max_length=self.max_command_length,
             )
             self.observer.stage("parse", time.perf_counter() - parsed_at)
-            if kubeconfig is None and parsed.command_class is not CommandClass.LOCAL:
+            access = self.executor.access(parsed)
+            if (
+                kubeconfig is None
+                and parsed.command_class is not CommandClass.LOCAL
+                and access.needs_kubeconfig
+            ):
                 raise KubeconfigError(
                     "this command talks to a cluster and no kubeconfig was sent: send it base64-encoded "
                     "in the X-Kubeconfig header (or the `kubeconfig` body field)",
@@ -183,7 +189,7 @@ class Pipeline:
                 ),
             )
             raise
-        return kubeconfig, parsed
+        return kubeconfig, parsed, access
 
     async def _record_decision(
         self,
@@ -231,6 +237,7 @@ class Pipeline:
         parsed: ParsedCommand,
         decision: Decision,
         kubeconfig: Kubeconfig | None,
+        access: Access,
     ) -> RawOutput:
         """Run the checked pipeline in the place taken for it; a command that cannot start leaves a
         not-run completion, so "allowed, never ran" is not mistaken for "ran, then the server died"."""
@@ -242,6 +249,7 @@ class Pipeline:
                 timeout=self._timeout(request.timeout),
                 cache_key=cluster.fingerprint if cluster else None,
                 admitted=True,
+                access=access,
             )
         except ProxyError as exc:
             with contextlib.suppress(AuditUnavailable):
@@ -258,9 +266,16 @@ class Pipeline:
             raise
 
     async def _redact(
-        self, raw: RawOutput, parsed: ParsedCommand, decision: Decision, kubeconfig: Kubeconfig | None
+        self,
+        raw: RawOutput,
+        parsed: ParsedCommand,
+        decision: Decision,
+        kubeconfig: Kubeconfig | None,
+        access: Access,
     ) -> RedactedOutput:
-        known = kubeconfig.credentials if kubeconfig else ()
+        known: tuple[str, ...] = kubeconfig.credentials if kubeconfig else ()
+        if server_known := access.known_secrets():  # the server's own (argocd's token), whatever the tool
+            known = (*known, *server_known)
         redact = partial(
             self.redactor.redact, raw, secrets=decision.secrets, known_secrets=known, parsed=parsed
         )

@@ -6,8 +6,10 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from k8s_mcp_server.execute.argocd import valid_address
 
 DEFAULT_PORT = 9096
 
@@ -15,7 +17,10 @@ DEFAULT_PORT = 9096
 class Settings(BaseSettings):
     """Everything the server is told from outside. Defaults are the safe choice."""
 
-    model_config = SettingsConfigDict(env_prefix="K8S_MCP_", extra="ignore", frozen=True)
+    # hide_input_in_errors: a refused setting's message must not print the token or the redaction key
+    model_config = SettingsConfigDict(
+        env_prefix="K8S_MCP_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     policy: Path = Path("policies/default.yaml")
     audit_log: Path = Path("audit/audit.jsonl")
@@ -38,6 +43,38 @@ class Settings(BaseSettings):
     helm: Path | None = None
     istioctl: Path | None = None
     argocd: Path | None = None
+
+    # The operator's Argo CD API server (execute/argocd.py): given to argocd as ARGOCD_SERVER and
+    # ARGOCD_AUTH_TOKEN, never taken from the caller. The token is best in a file (read at request
+    # time, so rotation needs no restart); either the file or the variable, not both.
+    argocd_server: str | None = None  # host[:port], no scheme
+    argocd_auth_token_file: Path | None = None
+    argocd_auth_token: SecretStr | None = None  # repr and logs show '**********'
+    argocd_grpc_web: bool = False  # ARGOCD_OPTS --grpc-web (a proxy in front that speaks no HTTP/2)
+    argocd_plaintext: bool = False  # ARGOCD_OPTS --plaintext (no TLS: an in-cluster server on :80)
+    argocd_insecure: bool = False  # ARGOCD_OPTS --insecure (TLS without certificate verification)
+
+    @field_validator("argocd_server")
+    @classmethod
+    def _argocd_address(cls, value: str | None) -> str | None:
+        return valid_address(value) if value is not None else None
+
+    @model_validator(mode="after")
+    def _argocd_together(self) -> Settings:
+        if self.argocd_auth_token is not None and self.argocd_auth_token_file is not None:
+            raise ValueError("set K8S_MCP_ARGOCD_AUTH_TOKEN or K8S_MCP_ARGOCD_AUTH_TOKEN_FILE, not both")
+        needs_server = {
+            "ARGOCD_AUTH_TOKEN": self.argocd_auth_token is not None,
+            "ARGOCD_AUTH_TOKEN_FILE": self.argocd_auth_token_file is not None,
+            "ARGOCD_GRPC_WEB": self.argocd_grpc_web,
+            "ARGOCD_PLAINTEXT": self.argocd_plaintext,
+            "ARGOCD_INSECURE": self.argocd_insecure,
+        }
+        orphans = [f"K8S_MCP_{name}" for name, given in needs_server.items() if given]
+        if orphans and self.argocd_server is None:
+            verb = "needs" if len(orphans) == 1 else "need"
+            raise ValueError(f"{', '.join(orphans)} {verb} K8S_MCP_ARGOCD_SERVER (the Argo CD API server)")
+        return self
 
     default_kubeconfig: Path | None = None  # server-side kubeconfig used when the caller sends none
     allow_proxy_url: bool = False

@@ -182,7 +182,7 @@ def test_helm_runs_against_the_real_cluster(server: Server, admin_headers: dict[
     assert res.json()["output"].startswith("NAME")
 
 
-@pytest.mark.parametrize("tool,command", [("istioctl", "proxy-status"), ("argocd", "app list")])
+@pytest.mark.parametrize("tool,command", [("istioctl", "proxy-status"), ("argocd", "app list --core")])
 def test_istioctl_and_argocd_take_the_same_path(
     server: Server, admin_headers: dict[str, str], standin_dir: Path, tool: str, command: str
 ) -> None:

@@ -53,7 +53,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("istioctl", "version"),
     ("istioctl", "proxy-status"),
     ("argocd", "version --client"),
-    ("argocd", "app list"),
+    ("argocd", "app list --core"),
 ]
 
 
@@ -129,7 +129,7 @@ def test_a_go_template_that_runs_prints_only_the_object(planted: Planted, cluste
 
 
 def test_the_standins_are_given_only_the_allow_listed_variables(planted: Planted, cluster: Cluster) -> None:
-    for tool, command in [("istioctl", "proxy-status"), ("argocd", "app list")]:
+    for tool, command in [("istioctl", "proxy-status"), ("argocd", "app list --core")]:
         res = httpx.post(
             f"{planted.server.url}/tools/{tool}",
             json={"command": command},

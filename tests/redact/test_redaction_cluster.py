@@ -295,6 +295,7 @@ def proxy(cluster: Cluster, planted: Fixture, tmp_path_factory: pytest.TempPathF
         "K8S_MCP_HELM": str(cluster.helm),
         "K8S_MCP_ISTIOCTL": str(tmp / "istioctl"),
         "K8S_MCP_ARGOCD": str(tmp / "argocd"),
+        "K8S_MCP_ARGOCD_SERVER": "argocd.example.test:443",  # argocd commands go to "the" API server
         "K8S_MCP_COMMAND_TIMEOUT": "60",
     }
     srv = start_server(tmp, env, name="redaction")

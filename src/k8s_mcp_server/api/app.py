@@ -22,7 +22,7 @@ from k8s_mcp_server.api.transport import HostOriginGuard, default_allowed_hosts
 from k8s_mcp_server.audit import AuditLog
 from k8s_mcp_server.contracts import TOOLS
 from k8s_mcp_server.errors import ProxyError
-from k8s_mcp_server.execute import Executor, default_work_dir, resolve_binaries
+from k8s_mcp_server.execute import ArgocdServer, Executor, default_work_dir, resolve_binaries
 from k8s_mcp_server.keys import KeyStore
 from k8s_mcp_server.kubeconfig import KubeconfigPolicy, default_kubeconfig
 from k8s_mcp_server.parse.vocabulary import FILTERS
@@ -52,6 +52,23 @@ def policy_summary(policy: CompiledPolicy) -> str:
     return " ".join(parts)
 
 
+def argocd_server(settings: Settings) -> ArgocdServer | None:
+    """The operator's Argo CD API server, or None; a token file that cannot be used fails the start."""
+    if settings.argocd_server is None:
+        return None
+    try:
+        return ArgocdServer(
+            settings.argocd_server,
+            token=settings.argocd_auth_token,
+            token_file=settings.argocd_auth_token_file,
+            grpc_web=settings.argocd_grpc_web,
+            plaintext=settings.argocd_plaintext,
+            insecure=settings.argocd_insecure,
+        )
+    except ProxyError as exc:
+        raise RuntimeError(exc.message) from None
+
+
 def build_state(settings: Settings) -> AppState:
     """Everything that can fail at start fails here, before the server listens (fail closed)."""
     metrics = Metrics()
@@ -78,6 +95,7 @@ def build_state(settings: Settings) -> AppState:
         max_concurrency=settings.max_concurrency,
         max_queue=settings.max_queue,
         work_dir=settings.work_dir or default_work_dir(),
+        argocd=argocd_server(settings),
     )
     key = settings.redaction_key.encode() if settings.redaction_key else secrets.token_bytes(32)
     pipeline = Pipeline(

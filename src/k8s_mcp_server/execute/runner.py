@@ -21,8 +21,9 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from k8s_mcp_server.contracts import TOOLS, RawOutput
+from k8s_mcp_server.contracts import TOOLS, ParsedCommand, RawOutput
 from k8s_mcp_server.errors import Busy, CommandError, ToolUnavailable
+from k8s_mcp_server.execute.argocd import Access, ArgocdServer, access_for
 from k8s_mcp_server.execute.child import Child
 from k8s_mcp_server.execute.lanes import OutputLanes, Ticket
 from k8s_mcp_server.execute.workspace import workspace
@@ -99,6 +100,7 @@ class Executor:
         large_output_bytes: int = LARGE_OUTPUT_BYTES,
         max_large_outputs: int = MAX_LARGE_OUTPUTS,
         work_dir: Path | None = None,
+        argocd: ArgocdServer | None = None,
     ) -> None:
         # Defence in depth behind the parser: the first stage is one of `tools`, every later stage one
         # of `filters`, and a binary for any other name is never kept.
@@ -113,6 +115,7 @@ class Executor:
         self._work_dir = work_dir  # where workspaces and the cache go; None: the system temp dir
         self._cache_root: Path | None = None
         self._cache_cleanup: weakref.finalize[Any, Any] | None = None
+        self._argocd = argocd  # the operator's Argo CD API server (execute/argocd.py), if any
         self._max_output = max_output_bytes
         self._lanes = OutputLanes(max_large_outputs, large_output_bytes)
         self._slots = asyncio.Semaphore(max_concurrency)
@@ -123,6 +126,11 @@ class Executor:
     def binaries(self) -> Mapping[str, Path]:
         return self._binaries
 
+    def access(self, parsed: ParsedCommand) -> Access:
+        """How `parsed` reaches what it talks to (argocd: kubeconfig, the configured server, or its own
+        flags); raises with what to configure when an argocd command can reach nothing. No I/O."""
+        return access_for(parsed, self._argocd)
+
     async def run(
         self,
         pipeline: Sequence[Sequence[str]],
@@ -131,11 +139,14 @@ class Executor:
         timeout: float,
         cache_key: str | None = None,
         admitted: bool = False,
+        access: Access | None = None,
     ) -> RawOutput:
         """Run `pipeline` (argv per stage, program names unresolved) and return what it printed.
 
         `cache_key` (the kubeconfig's fingerprint) selects a discovery cache shared only by requests
         that carry the very same kubeconfig, so no caller reads or seeds another caller's cache.
+        `access` (from `access()`) adds what the tool needs to reach its server (argocd's configured
+        server and token, read now) to the first stage's environment only, never to a filter's.
         """
         argvs = [self._resolve(stage, first=i == 0) for i, stage in enumerate(pipeline)]
         admission: contextlib.AbstractContextManager[None] = (
@@ -145,7 +156,10 @@ class Executor:
             async with self._slots:
                 cache = self._discovery_cache(cache_key)
                 with workspace(kubeconfig, discovery_cache=cache, base=self._work_dir) as ws:
-                    return await self._run(argvs, ws.environment(), str(ws.root), timeout)
+                    env = ws.environment()
+                    extra = access.child_environment() if access is not None else {}
+                    tool_env = {**env, **extra} if extra else env
+                    return await self._run(argvs, env, str(ws.root), timeout, tool_env=tool_env)
 
     @contextlib.contextmanager
     def admit(self) -> Iterator[None]:
@@ -189,7 +203,15 @@ class Executor:
             raise ToolUnavailable(f"'{stage[0]}' is not installed on this server (see GET /tools/status)")
         return [str(program), *stage[1:]]
 
-    async def _run(self, argvs: list[list[str]], env: dict[str, str], cwd: str, timeout: float) -> RawOutput:
+    async def _run(
+        self,
+        argvs: list[list[str]],
+        env: dict[str, str],
+        cwd: str,
+        timeout: float,
+        *,
+        tool_env: dict[str, str] | None = None,
+    ) -> RawOutput:
         started = time.perf_counter()
         procs: list[Child] = []
         transports: list[asyncio.BaseTransport] = []
@@ -206,7 +228,8 @@ class Executor:
                 next_r, stage_out = (-1, out_w) if last else os.pipe()
                 if not last:
                     owned += [next_r, stage_out]
-                procs.append(Child(argv, stdin=stdin, stdout=stage_out, stderr=err_w, env=env, cwd=cwd))
+                stage_env = tool_env if i == 0 and tool_env is not None else env
+                procs.append(Child(argv, stdin=stdin, stdout=stage_out, stderr=err_w, env=stage_env, cwd=cwd))
                 # the child has its copies; ours must go or the readers never see EOF
                 for fd in (stdin, stage_out):
                     if fd in owned:
