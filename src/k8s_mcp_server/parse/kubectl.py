@@ -111,12 +111,12 @@ def _class(verb: str, scan: Scan, resources: tuple[str, ...]) -> CommandClass:
     cls = VERBS[verb]
     if verb in _EDITOR_VERBS or verb in _WORKLOAD_CREATORS or verb == "set image":
         return CommandClass.EXEC  # a container runs with the image (and command) the caller chose
-    if verb == "patch" and _patch_sets_code(scan, resources):
-        return CommandClass.EXEC
     if cls is CommandClass.WRITE and (
         verb in _ESCALATING_VERBS or any(r.split(".", 1)[0] in _RBAC_RESOURCES for r in resources)
     ):
         return CommandClass.CREDENTIAL  # grants permissions or makes an identity that can hold them
+    if verb == "patch" and _patch_sets_code(scan, resources):
+        return CommandClass.EXEC
     if verb.startswith("create secret") and _SA_TOKEN_TYPE in (last_value(scan, "type") or ""):
         return CommandClass.CREDENTIAL  # the token controller fills it with a ServiceAccount token
     if verb == "set env" and flag_on(scan, "list"):
