@@ -62,6 +62,8 @@ CALLER_FLAGS = frozenset(
         "header",
     }
 )
+# How pflag spells false for a boolean flag (`--core=false`).
+_FALSE = frozenset({"false", "False", "FALSE", "f", "F", "0"})
 # Verbs that need no Argo CD at all (they only read or write the workspace's argocd config).
 LOCAL_VERBS = frozenset({"context", "completion"})
 
@@ -234,11 +236,13 @@ def access_for(parsed: ParsedCommand, server: ArgocdServer | None) -> Access:
     if parsed.tool != "argocd":
         return Access(reach="none", server=server)
     names = {flag.name for flag in parsed.flags} | set(parsed.guarded_flags)
+    # `--core=false` is argocd's default; a caller flag counts whatever its value (withholding is safe)
+    kube = {flag.name for flag in parsed.flags if flag.name in KUBE_FLAGS and flag.value not in _FALSE}
     top = parsed.verb.split(" ", 1)[0]
     reach: Reach
     if names & CALLER_FLAGS:
         reach = "caller"
-    elif names & KUBE_FLAGS or top == "admin":
+    elif kube or top == "admin":
         reach = "kube"
     elif parsed.command_class is CommandClass.LOCAL or top in LOCAL_VERBS:
         reach = "local"
