@@ -181,17 +181,8 @@ def walk_binary(tool: str, binary: Path) -> dict[str, Any]:
             "subcommands": sorted(set(subs)),
             "flags": flags,
         }
-        for sub in subs:
-            child = f"{path} {sub}".strip()
-            if child not in commands and sub != "help":
-                pending.append(child)
-            elif sub == "help":
-                commands.setdefault(child, {"aliases": [], "subcommands": [], "flags": {}})
-    # `help` takes the root's flags (it is a child of the root)
-    commands["help"]["flags"] = {
-        n: {**f, "inherited": True} for n, f in commands[""]["flags"].items() if f.get("inherited")
-    }
-    commands["help"]["flags"].setdefault("help", {"short": "h", "kind": "bool"})
+        pending += [f"{path} {sub}".strip() for sub in subs if sub != "help" or path]
+    _add_help(commands)
 
     # An inherited (global) flag is one pflag.Flag shared by every command: probed once, at the root.
     def where(path: str, flag: Flag) -> str:
@@ -233,6 +224,7 @@ def walk_argocd(folder: Path) -> dict[str, Any]:
                 f["kind"] = "value"
         commands[path] = {"aliases": [], "subcommands": [], "flags": flags}
     _link_children(commands)
+    _add_help(commands)
     return _document("argocd", PINNED["argocd"], f"reference {ARGOCD_DIR}", digest.hexdigest(), commands)
 
 
@@ -291,6 +283,7 @@ def walk_istioctl(page: Path) -> dict[str, Any]:
         name = path.split()[-1] if path else "istioctl"
         commands[path] = {"aliases": sorted(set(aliases) - {name}), "subcommands": [], "flags": flags}
     _link_children(commands)
+    _add_help(commands)
     globals_ = set(commands[""]["flags"]) - {"help"}
     for path, command in commands.items():
         for n in globals_ & set(command["flags"]):
@@ -299,6 +292,14 @@ def walk_istioctl(page: Path) -> dict[str, Any]:
     return _document(
         "istioctl", PINNED["istioctl"], f"reference {ISTIO_PAGE}", _sha256(page.read_bytes()), commands
     )
+
+
+def _add_help(commands: dict[str, Command]) -> None:
+    """cobra's built-in `help [command]`: a child of the root that takes the root's flags."""
+    root = commands[""]
+    root["subcommands"] = sorted({*root["subcommands"], "help"})
+    flags = {n: {**f, "inherited": True} for n, f in root["flags"].items()}
+    commands["help"] = {"aliases": [], "subcommands": [], "flags": flags}
 
 
 def _link_children(commands: dict[str, Command]) -> None:

@@ -9,6 +9,9 @@ A table is written as a compact spec string, one flag per entry, separated by wh
 - a trailing `?` means an optional value: only `--long=v` sets one (pflag's NoOptDefVal);
 - no suffix means a boolean (`--long`, `--long=false`);
 - a leading `!` marks a guarded flag: one the policy engine refuses unless the policy names it.
+
+The four tools' tables are not written this way any more: clispec.py builds them from the generated
+facts and the reviewed overlay (`table()` stays for tests and small fixed tables).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class FlagSpec:
     name: str
     kind: Kind
     guarded: bool = False
+    refused: bool = False  # the CLI has it but the overlay refuses it (see clispec.py)
     short: str | None = None
     tag: str = field(default="", compare=False)  # "name:kind", how the grammar walk records it
 
@@ -109,6 +113,8 @@ def read_flags(argv: tuple[str, ...], index: int, flags: Table, where: object) -
         spec = flags.long.get(name)
         if spec is None:
             raise CommandError(f"unknown flag --{name} for {where}; only flags this proxy knows are accepted")
+        if spec.refused:
+            raise CommandError(f"flag --{name} is refused by this proxy for {where}")
         if eq:
             yield Read(spec, _bool_value(spec, value), 1)
         elif spec.kind is not Kind.VALUE:
@@ -126,6 +132,8 @@ def read_flags(argv: tuple[str, ...], index: int, flags: Table, where: object) -
             raise CommandError(
                 f"unknown flag -{letter} for {where}; only flags this proxy knows are accepted"
             )
+        if spec.refused:
+            raise CommandError(f"flag -{letter} is refused by this proxy for {where}")
         if rest.startswith("="):
             yield Read(spec, _bool_value(spec, rest[1:]), 1)
             return

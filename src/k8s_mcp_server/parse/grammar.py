@@ -10,7 +10,7 @@ mean one thing while we find the subcommand and another when the CLI runs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from k8s_mcp_server.contracts import CommandClass
@@ -32,6 +32,9 @@ class ToolSpec:
     global_flags: Table
     common_flags: Table = EMPTY
     verb_flags: Mapping[str, Table] = field(default_factory=_no_tables)  # verb path prefix -> overrides
+    groups: frozenset[str] = frozenset()  # commands that only hold subcommands (help prints)
+    exact: bool = False  # verb_flags holds every command's own full table (generated specs)
+    version: str | None = None  # the CLI version the facts were generated from
 
     def __post_init__(self) -> None:
         parents: dict[str, set[str]] = {}
@@ -55,6 +58,8 @@ class ToolSpec:
         """The flag table of the command at `path`: global, common, then the most specific overrides."""
         if not path:
             return self.global_flags
+        if self.exact:
+            return self.verb_flags.get(path, EMPTY)
         cache: dict[str, Table] = self._tables  # type: ignore[attr-defined]
         if path not in cache:
             cache[path] = self._layered(path)
@@ -82,6 +87,7 @@ class Scan:
     shape: tuple[tuple[int, str], ...]  # (argv index, role) for the cross-check of the two walks
     early_flags: int = 0  # flags read before the full subcommand path was known
     values: Mapping[str, tuple[str | None, ...]] = field(default_factory=dict)  # flag name -> values
+    help: bool = False  # a help request (`-h`, `--help`, `help CMD`): cobra prints help, runs nothing
 
 
 def _walk(argv: tuple[str, ...], spec: ToolSpec, fixed: Table | None) -> Scan:
@@ -165,9 +171,26 @@ def _unknown(spec: ToolSpec, here: str, arg: str) -> CommandError:
     return CommandError(f"unknown subcommand '{arg}' for '{where}'{plugin}; known: {known}")
 
 
+_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+
+
+def _asks_help(read: Scan) -> bool:
+    if read.path == "help" or read.path.startswith("help "):
+        return True
+    return any(v is None or v in _TRUE for v in read.values.get("help", ()))
+
+
 def scan(argv: tuple[str, ...], spec: ToolSpec) -> Scan:
-    """Read argv as the tool's CLI would; refuses unknown subcommands and flags."""
+    """Read argv as the tool's CLI would; refuses unknown subcommands and flags.
+
+    A help request (`Scan.help`) parses wherever cobra would print help: after any command or
+    command group, and alone (`kubectl --help`).
+    """
     first = _walk(argv, spec, None)
+    if _asks_help(first) and (first.path in spec.verbs or not first.path or spec.children(first.path)):
+        return replace(
+            _walk(argv, spec, spec.flags_for(first.path)) if first.early_flags else first, help=True
+        )
     if not first.path:
         raise CommandError(f"no {spec.name} subcommand given; known: {', '.join(sorted(spec.children('')))}")
     if first.path not in spec.verbs:
