@@ -152,8 +152,6 @@ def _run(
 # Every write, exec and credential-minting form: (tool, command template). {ns} {cm} {dep} {pod} {rel}.
 WRITES = [
     ("kubectl", "create configmap made-{cm} --from-literal=a=b -n {ns}"),
-    ("kubectl", "create deployment made-{dep} --image=nginx -n {ns}"),
-    ("kubectl", "create serviceaccount made-{cm} -n {ns}"),
     ("kubectl", "create secret generic made-{cm} --from-literal=k=v -n {ns}"),
     ("kubectl", "delete configmap {cm} -n {ns}"),
     ("kubectl", "-n {ns} delete ns {ns}"),
@@ -166,7 +164,6 @@ WRITES = [
     ("kubectl", "scale --replicas=0 deployment {dep} --namespace={ns}"),
     ("kubectl", "rollout restart deploy/{dep} -n {ns}"),
     ("kubectl", "rollout pause deploy/{dep} -n {ns}"),
-    ("kubectl", "set image deploy/{dep} nginx=nginx:1.27 -n {ns}"),
     ("kubectl", "set env deploy/{dep} A=B -n {ns}"),
     ("kubectl", "expose deploy {dep} --port=80 -n {ns}"),
     ("kubectl", "autoscale deploy {dep} --min=1 --max=2 -n {ns}"),
@@ -185,6 +182,20 @@ EXECS = [
     ("kubectl", "attach {pod} -n {ns}"),
     ("kubectl", "run made-{cm} --image=busybox -n {ns}"),
     ("kubectl", "create token default -n {ns}"),
+    # judged by capability: these choose the code a workload runs, or grant permissions
+    ("kubectl", "create deployment made-{dep} --image=nginx -n {ns}"),
+    ("kubectl", "create deployment made-{dep} --image=busybox -n {ns} -- sh -c id"),
+    ("kubectl", "create job made-{cm} --image=busybox -n {ns} -- sh -c id"),
+    ("kubectl", "set image deploy/{dep} nginx=nginx:1.27 -n {ns}"),
+    (
+        "kubectl",
+        "patch deploy {dep} -n {ns} -p "
+        '\'{{"spec":{{"template":{{"spec":{{"containers":[{{"name":"nginx","image":"busybox"}}]}}}}}}}}\'',
+    ),
+    ("kubectl", "create serviceaccount made-{cm} -n {ns}"),
+    ("kubectl", "create rolebinding made-{cm} --clusterrole=admin --serviceaccount={ns}:default -n {ns}"),
+    ("kubectl", "create role made-{cm} --verb=get --resource=secrets -n {ns}"),
+    ("kubectl", "set serviceaccount deploy {dep} default -n {ns}"),
 ]
 # Refused whatever the rules say: they bring their own files or credentials (builtin:guarded-flag).
 GUARDED = [
@@ -256,8 +267,8 @@ def test_the_permissive_policy_lets_writes_reach_the_cluster(
     assert _jsonpath(cluster, scene, cm, "{.data.a}") == "patched"
     run("kubectl", "scale deploy/{dep} --replicas=3 -n {ns}")
     assert _jsonpath(cluster, scene, dep, "{.spec.replicas}") == "3"
-    run("kubectl", "set image deploy/{dep} nginx=nginx:1.27 -n {ns}")
-    assert _jsonpath(cluster, scene, dep, "{.spec.template.spec.containers[0].image}") == "nginx:1.27"
+    run("kubectl", "set env deploy/{dep} GREETING=hi -n {ns}")
+    assert "GREETING" in _jsonpath(cluster, scene, dep, "{.spec.template.spec.containers[0].env}")
     run("kubectl", "rollout restart deploy/{dep} -n {ns}")
     assert _jsonpath(cluster, scene, dep, "{.spec.template.metadata.annotations}").count("restartedAt") == 1
     run("helm", "rollback {rel} 1 -n {ns}")
