@@ -122,3 +122,29 @@ def test_istioctl_and_argocd_references_match_the_counts_their_readme_gives() ->
     istioctl = clispec.load("istioctl").data["commands"]
     assert len(istioctl) == 88 + 1
     assert sum(len(c["flags"]) - 1 for p, c in istioctl.items() if p != "help") == 1086
+
+
+@pytest.mark.parametrize(
+    ("tool", "banner", "expected"),
+    [
+        ("kubectl", "Client Version: v1.32.3\nKustomize Version: v5.5.0", True),
+        ("kubectl", "Client Version: v1.32.9", True),
+        ("kubectl", "Client Version: v1.33.0", False),
+        ("helm", "v3.17.2+gcc0bbbd", True),
+        ("helm", "v3.18.0+g1234", False),
+        ("istioctl", "1.25.2", True),
+        ("argocd", "argocd: v2.14.9+38985bd", True),
+        ("argocd", "argocd: v3.0.0", False),
+        ("argocd", "", False),
+    ],
+)
+def test_a_cli_whose_version_has_no_grammar_is_recognised(tool: str, banner: str, expected: bool) -> None:
+    assert clispec.has_grammar(tool, banner) is expected
+
+
+def test_the_real_pinned_binaries_have_a_grammar() -> None:
+    for tool, argv in (("kubectl", ("version", "--client")), ("helm", ("version", "--short"))):
+        out = subprocess.run(
+            [str(pinned_bin() / tool), *argv], capture_output=True, text=True, timeout=60, check=True
+        ).stdout
+        assert clispec.has_grammar(tool, out), out

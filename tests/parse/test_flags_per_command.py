@@ -161,3 +161,29 @@ def test_help_false_is_not_a_help_request() -> None:
 
     assert not scan(("get", "pods", "--help=false"), SPECS["kubectl"]).help
     assert parse_command("kubectl", "get pods --help=false").command_class == "read"
+
+
+@pytest.mark.parametrize(
+    ("tool", "command"),
+    [
+        ("kubectl", "--cascade delete pod x"),  # delete has --cascade, the root does not
+        ("kubectl", "-o yaml get pods"),
+        ("helm", "-o json list"),
+        ("argocd", "-o json app list"),
+    ],
+)
+def test_a_flag_before_the_subcommand_is_read_with_the_parents_table(tool: str, command: str) -> None:
+    with pytest.raises(CommandError):
+        parse_command(tool, command)
+
+
+@pytest.mark.parametrize(
+    ("tool", "command", "verb"),
+    [
+        ("kubectl", "-n dev get pods", "get"),
+        ("helm", "-n dev list", "list"),
+        ("istioctl", "-i istio-system proxy-status", "proxy-status"),
+    ],
+)
+def test_a_global_flag_before_the_subcommand_parses(tool: str, command: str, verb: str) -> None:
+    assert parse_command(tool, command).verb == verb

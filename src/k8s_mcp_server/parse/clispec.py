@@ -12,6 +12,7 @@ class is not runnable and a flag without a verdict is refused. `problems()` list
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -25,7 +26,7 @@ from k8s_mcp_server.contracts import CommandClass
 from k8s_mcp_server.parse.flags import FlagSpec, Kind, Table
 from k8s_mcp_server.parse.grammar import ToolSpec
 
-__all__ = ["Loaded", "load", "problems", "spec"]
+__all__ = ["Loaded", "grammar_version", "has_grammar", "load", "problems", "spec"]
 
 GROUP = "group"
 VERDICTS = ("safe", "guarded", "refused")
@@ -166,3 +167,23 @@ def spec(tool: str) -> ToolSpec:
         exact=True,
         version=loaded.version,
     )
+
+
+_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
+
+
+def grammar_version(tool: str) -> str:
+    """The CLI version the grammar of `tool` was generated from (the data header)."""
+    return load(tool).version
+
+
+def has_grammar(tool: str, banner: str) -> bool:
+    """Whether the CLI whose `version` printed `banner` is the one the grammar describes.
+
+    The first `X.Y.Z` in the banner (kubectl `Client Version: v1.32.3`, helm `v3.17.2+g…`, istioctl
+    `1.25.2`, argocd `argocd: v2.14.9+…`) must have the data header's major and minor version: patch
+    releases keep cobra commands and flags; another minor version may add or drop them. A banner
+    without a version has no grammar. For start-up: a configured CLI without one is `tool_unavailable`.
+    """
+    found, want = _VERSION.search(banner), _VERSION.search(grammar_version(tool))
+    return found is not None and want is not None and found.groups()[:2] == want.groups()[:2]
