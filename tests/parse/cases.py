@@ -1075,7 +1075,6 @@ OK: list[tuple[str, str, str, str, tuple[str, ...], tuple[str, ...], str]] = [
         ("default",),
         "a a a",
     ),
-    ("kubectl", "get pods '${'x", "get", "read", ("pods",), ("default",), "a a a"),  # looped bashlex
 ]
 
 REFUSED: list[tuple[str, str]] = [
@@ -1115,6 +1114,13 @@ REFUSED: list[tuple[str, str]] = [
     ("kubectl", "get pods # comment"),
     ("kubectl", "#get pods"),
     ("kubectl", "! get pods"),
+    ("kubectl", "{ get pods"),
+    ("kubectl", "get pods | ! grep x"),
+    ("kubectl", "[[ -n x ]]"),
+    ("kubectl", "a[0]=x get pods"),
+    ("kubectl", "get pods $'a\\tb'"),
+    ("kubectl", 'get pods $"a"'),
+    ("kubectl", "get pods a#b"),
     ("kubectl", "get pods 'unterminated"),
     ("kubectl", 'get pods "unterminated'),
     ("kubectl", "get pods \\"),

@@ -36,17 +36,13 @@ _INJECTIONS = st.sampled_from(
         "$HOME",
         "${HOME}",
         "<(id)",
-        "*",
-        "?",
-        "[a]",
-        "{a,b}",
-        "~",
+        "$'id'",
         "# c",
         "\nid",
         "2>&1",
         "|& id",
         '"$(id)"',
-        "!x",
+        "a#b",
     ]
 )
 _UNQUOTED_ROWS = [row for row in OK if not set("'\"\\") & set(row[1])]  # splice between words only

