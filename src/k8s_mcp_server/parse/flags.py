@@ -112,9 +112,9 @@ def read_flags(argv: tuple[str, ...], index: int, flags: Table, where: object) -
             raise CommandError(f"bad flag syntax '{token}'")
         spec = flags.long.get(name)
         if spec is None:
-            raise CommandError(f"unknown flag --{name} for {where}; only flags this proxy knows are accepted")
+            raise CommandError(f"unknown flag --{name} for {where}")
         if spec.refused:
-            raise CommandError(f"flag --{name} is refused by this proxy for {where}")
+            raise CommandError(f"flag --{name} is refused by this proxy (reviewed overlay); leave it out")
         if eq:
             yield Read(spec, _bool_value(spec, value), 1)
         elif spec.kind is not Kind.VALUE:
@@ -129,11 +129,9 @@ def read_flags(argv: tuple[str, ...], index: int, flags: Table, where: object) -
         letter, rest = letters[0], letters[1:]
         spec = flags.short.get(letter)
         if spec is None:
-            raise CommandError(
-                f"unknown flag -{letter} for {where}; only flags this proxy knows are accepted"
-            )
+            raise CommandError(f"unknown flag -{letter} for {where}")
         if spec.refused:
-            raise CommandError(f"flag -{letter} is refused by this proxy for {where}")
+            raise CommandError(f"flag -{letter} is refused by this proxy (reviewed overlay); leave it out")
         if rest.startswith("="):
             yield Read(spec, _bool_value(spec, rest[1:]), 1)
             return

@@ -114,7 +114,7 @@ def _walk(argv: tuple[str, ...], spec: ToolSpec, fixed: Table | None) -> Scan:
             continue
         if arg[:1] == "-" and arg != "-":
             table = fixed if fixed is not None else spec.flags_for(here)
-            reads = list(read_flags(argv, i, table, _Where(spec.name, here)))
+            reads = list(read_flags(argv, i, table, _Where(spec.name, here, spec.version)))
             early += 0 if done or (here and not kids) else 1
             flags.extend((r.spec, r.value) for r in reads)
             shape.append((i, "flag:" + ",".join(r.spec.tag for r in reads)))
@@ -153,15 +153,16 @@ def _walk(argv: tuple[str, ...], spec: ToolSpec, fixed: Table | None) -> Scan:
 class _Where:
     """Where a flag stands, for error messages: rendered only when a flag is refused."""
 
-    __slots__ = ("here", "tool")
+    __slots__ = ("here", "tool", "version")
 
-    def __init__(self, tool: str, here: str) -> None:
-        self.tool, self.here = tool, here
+    def __init__(self, tool: str, here: str, version: str | None = None) -> None:
+        self.tool, self.here, self.version = tool, here, version
 
     def __str__(self) -> str:
+        of = f" {self.version}" if self.version else ""
         if self.here:
-            return f"'{self.tool} {self.here}'"
-        return f"'{self.tool}' before the subcommand (put it after)"
+            return f"'{self.tool} {self.here}' ({self.tool}{of} has no such flag for this command)"
+        return f"'{self.tool}' before the subcommand (put it after the subcommand)"
 
 
 def _unknown(spec: ToolSpec, here: str, arg: str) -> CommandError:
