@@ -6,8 +6,9 @@
 Each file holds, per command path ("" is the root), the command's aliases, whether it has
 subcommands, and its own effective flag set (local + inherited), each flag with its shorthand and
 kind (`bool`, `value`, `optional`: pflag's NoOptDefVal, `--flag` alone is allowed, only
-`--flag=v` sets a value) and `inherited` when it comes from a parent (global) flag set. The header
-names the tool's version and the source's sha256 (the binary, or the reference files).
+`--flag=v` sets a value), `inherited` when it comes from a parent (global) flag set and
+`deprecated` when its help says so. The header names the tool's version and the source's sha256
+(the binary, or the reference files).
 
 Sources:
 - kubectl v1.32.3 and helm v3.17.2: the pinned binaries (`scripts/cluster.sh install` puts them in
@@ -110,14 +111,20 @@ def _aliases(sections: dict[str, list[str]], name: str) -> list[str]:
     return sorted(w for w in words if w and w != name)
 
 
+def _deprecated(description: str) -> bool:
+    """A flag whose help says it is deprecated (deprecated flags pflag hides are not seen at all)."""
+    return "deprecated" in description.lower()
+
+
 def _kubectl_flags(lines: list[str]) -> dict[str, Flag]:
     flags: dict[str, Flag] = {}
-    for line in lines:
+    for i, line in enumerate(lines):
         m = _KUBECTL_FLAG.match(line)
         if m:
             short, name, default = m.groups()
             kind = "bool" if default in ("true", "false") else "?"
-            flags[name] = {"short": short, "kind": kind}
+            description = lines[i + 1] if i + 1 < len(lines) else ""
+            flags[name] = {"short": short, "kind": kind, "deprecated": _deprecated(description)}
     return flags
 
 
@@ -128,7 +135,7 @@ def _pflag_flags(lines: list[str]) -> dict[str, Flag]:
         if m:
             short, name, typ, optional = m.groups()
             kind = "optional" if optional else ("?" if typ else "bool")
-            flags[name] = {"short": short, "kind": kind}
+            flags[name] = {"short": short, "kind": kind, "deprecated": _deprecated(line[m.end() :])}
     return flags
 
 
@@ -248,7 +255,9 @@ def _fenced(text: str, header: str) -> list[str]:
 
 
 _H3 = re.compile(r'<h3 id="istioctl[^"]*">istioctl ?([^<]*)</h3>')
-_ROW = re.compile(r"<tr>\s*<td><code>([^<]*)</code></td>\s*<td>(?:<code>([^<]*)</code>)?</td>", re.S)
+_ROW = re.compile(
+    r"<tr>\s*<td><code>([^<]*)</code></td>\s*<td>(?:<code>([^<]*)</code>)?</td>\s*<td>(.*?)</td>", re.S
+)
 
 
 def walk_istioctl(page: Path) -> dict[str, Any]:
@@ -264,12 +273,13 @@ def walk_istioctl(page: Path) -> dict[str, Any]:
     for path, chunk in chunks:
         table_html = chunk.split('<table class="command-flags">', 1)[-1].split("</table>", 1)[0]
         flags: dict[str, Flag] = {}
-        for cell, short in _ROW.findall(table_html):
+        for cell, short, description in _ROW.findall(table_html):
             spec = html.unescape(cell).split()
             name = spec[0].removeprefix("--")
             flags[name] = {
                 "short": short.removeprefix("-") or None,
                 "kind": "value" if len(spec) > 1 else "bool",
+                "deprecated": _deprecated(description),
             }
         flags.setdefault("help", {"short": "h", "kind": "bool"})
         aliases: list[str] = []
@@ -322,8 +332,9 @@ def _document(tool: str, version: str, source: str, sha: str, commands: dict[str
         for flag in command["flags"].values():
             if not flag.get("short"):
                 flag.pop("short", None)
-            if not flag.get("inherited"):
-                flag.pop("inherited", None)
+            for key in ("inherited", "deprecated"):
+                if not flag.get(key):
+                    flag.pop(key, None)
     return {
         "tool": tool,
         "version": version,
