@@ -24,13 +24,15 @@ Sources:
 - istioctl 1.25 and argocd v2.14.9: cannot be installed here, so they come from the upstream
   generated references in ../shared/cli-reference (see its README). argocd's pages show pflag lines
   (NoOptDefVal as `type[="v"]`; none in v2.14.9) but not aliases; istioctl's page shows aliases
-  and types but not NoOptDefVal, so a typed istioctl flag is recorded `value` (the overlay may
-  declare a known optional-value flag, e.g. `--use-kube`).
+  and types but not NoOptDefVal, so a typed istioctl flag is recorded `value`.
 
 What the generator cannot see: hidden commands and hidden or deprecated flags (cobra and pflag
 leave them out of help and of the generated references), so they are absent and therefore refused;
-cobra's built-in `help` command where a CLI hides it (kubectl), added here as `help` with no flags
-of its own; plugins (kubectl, helm and argocd plugins are never in the data: they are refused);
+cobra's built-in `help` command where a CLI hides it (kubectl): added as `help` with the root's
+flags; kubectl's `options` (not in its command list, but every help page names it): added; plugins
+(never in the data: refused); for istioctl, NoOptDefVal: the page does not show it, so an
+optional-value istioctl flag would be recorded `value` (none is known in 1.25; the analyzers'
+positional checks would then see one argument fewer than istioctl);
 flag values' meaning (paths, URLs, templates): that is the overlay's and the analyzers' job.
 """
 
@@ -182,6 +184,8 @@ def walk_binary(tool: str, binary: Path) -> dict[str, Any]:
         subs = _subcommands(sections)
         if tool == "kubectl" and not path:
             subs.append("help")  # cobra's help command, hidden by kubectl's template
+            if 'Use "kubectl options"' in proc.stdout:
+                subs.append("options")  # not in the command list, named by every help page
         name = words[-1] if words else tool
         commands[path] = {
             "aliases": _aliases(sections, name),
