@@ -128,3 +128,12 @@ def test_kubectl_edit_is_never_run_even_in_dry_run_mode_or_when_everything_is_al
     decision = evaluate(policy, parse_command("kubectl", "edit secret db"))
     assert not decision.allowed and decision.rule == "builtin:never-run"
     assert "editor" in decision.reason and "patch" in decision.reason
+
+
+@pytest.mark.parametrize("command", ["app edit guestbook", "proj edit default"])
+def test_argocd_edit_opens_no_editor_on_the_proxy_host(command: str) -> None:
+    parsed = parse_command("argocd", command)
+    assert parsed.never_runs is not None and parsed.command_class is C.EXEC
+    policy = compile_policy("version: 1\ndefault: allow\nread_only: false\n")
+    assert evaluate(policy, parsed).rule == "builtin:never-run"
+    assert parse_command("argocd", f"{command} --help").command_class is C.LOCAL

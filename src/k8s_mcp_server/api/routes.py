@@ -56,7 +56,7 @@ _EXAMPLES = {
     "kubectl": "get pods -n default -o wide",
     "helm": "list -n default",
     "istioctl": "proxy-status",
-    "argocd": "app list",
+    "argocd": "app list --core",  # --core: the request's kubeconfig (or a server the operator set)
 }
 
 

@@ -120,7 +120,7 @@ def _parse(tool: str, command: str, namespace: str | None, default_ns: str, max_
 
 def _asks_help(read: Scan) -> bool:
     """`-h`/`--help` anywhere (cobra prints the help and runs nothing), or the `help` command."""
-    return flag_on(read, "help") or read.path == "help" or read.path.startswith("help ")
+    return read.help
 
 
 def _help(read: Scan) -> Facts:

@@ -30,4 +30,21 @@ def analyze(scan: Scan) -> Facts:
     namespaces = tuple(
         v for name in ("app-namespace", "dest-namespace", "namespace") for v in flag_values(scan, name) if v
     )
-    return Facts(command_class=cls, names=scan.positionals[:1], namespaces=namespaces, guarded=guarded)
+    never = _EDITOR_REASON if scan.path in _EDITOR_VERBS else None
+    if never is not None:
+        cls = C.EXEC
+    return Facts(
+        command_class=cls,
+        names=scan.positionals[:1],
+        namespaces=namespaces,
+        guarded=guarded,
+        never_runs=never,
+    )
+
+
+# `argocd app edit` and `proj edit` open $EDITOR on the proxy's host, as `kubectl edit` does.
+_EDITOR_VERBS = frozenset({"app edit", "proj edit"})
+_EDITOR_REASON = (
+    "it runs an editor on the proxy's host with the object in a temporary file there; "
+    "use 'argocd app set' / 'argocd app patch' or 'argocd proj ...' commands instead"
+)
