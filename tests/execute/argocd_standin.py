@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from k8s_mcp_server.parse.clispec import grammar_version
+
 _TEMPLATE = """#!{python}
 import base64, hashlib, json, os, sys
 args = sys.argv[1:]
@@ -41,6 +43,9 @@ if "print-token" in args and token:
     print("the token is " + token + " and in base64 " + encoded)
     print("stderr has " + token + " too", file=sys.stderr)
     sys.exit(1)
+if args[:1] == ["version"]:
+    print({banner!r})  # the version the grammar describes: the stand-in plays that CLI
+    sys.exit(0)
 print("standin argocd: " + " ".join(args))
 """
 
@@ -51,7 +56,8 @@ def write_argocd_standin(folder: Path) -> tuple[Path, Path]:
     log = folder / "argocd-calls.jsonl"
     log.touch()
     path = folder / "argocd"
-    path.write_text(_TEMPLATE.format(python=sys.executable, log=str(log)))
+    banner = f"argocd: {grammar_version('argocd')}+standin"
+    path.write_text(_TEMPLATE.format(python=sys.executable, log=str(log), banner=banner))
     path.chmod(0o755)
     return path, log
 

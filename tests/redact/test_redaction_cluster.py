@@ -28,6 +28,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import TextContent
 
+from k8s_mcp_server.parse.clispec import grammar_version
 from tests.support.cluster import REPO, Cluster
 from tests.support.server import Server, start_server
 
@@ -41,7 +42,7 @@ import sys
 canaries = {canaries!r}
 args = sys.argv[1:]
 if args[:1] == ["version"]:
-    print("{tool} version 0.0.0-standin")
+    print("{tool} version {version} (recording stand-in)")
 else:
     print("-----BEGIN RSA PRIVATE KEY-----")
     print({pem_line!r})
@@ -286,7 +287,13 @@ def proxy(cluster: Cluster, planted: Fixture, tmp_path_factory: pytest.TempPathF
     for tool in ("istioctl", "argocd"):
         path = tmp / tool
         path.write_text(
-            _STANDIN.format(python=sys.executable, tool=tool, canaries=standin_canaries, pem_line=pem_line)
+            _STANDIN.format(
+                python=sys.executable,
+                tool=tool,
+                version=grammar_version(tool),
+                canaries=standin_canaries,
+                pem_line=pem_line,
+            )
         )
         path.chmod(0o755)
     env = {

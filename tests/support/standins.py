@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from k8s_mcp_server.parse.clispec import grammar_version
+
 _TEMPLATE = """#!{python}
 import json, os, sys
 record = {{"tool": {tool!r}, "argv": sys.argv[1:], "env": sorted(os.environ), "cwd": os.getcwd()}}
@@ -19,7 +21,7 @@ with open({log!r}, "a") as fh:
     fh.write(json.dumps(record) + "\\n")
 args = sys.argv[1:]
 if args[:1] == ["version"]:
-    print({tool!r} + " version 0.0.0-standin")
+    print({banner!r})  # the version the grammar describes: the stand-in plays that CLI
 elif "--print-secret" in args:
     # lets a test prove the redactor sees stand-in output: a PEM private key on stdout
     print("-----BEGIN RSA PRIVATE KEY-----")
@@ -37,7 +39,8 @@ def write_standins(folder: Path) -> Path:
     log.touch()
     for tool in ("istioctl", "argocd"):
         path = folder / tool
-        path.write_text(_TEMPLATE.format(python=sys.executable, tool=tool, log=str(log)))
+        banner = f"{tool} version {grammar_version(tool)} (recording stand-in)"
+        path.write_text(_TEMPLATE.format(python=sys.executable, tool=tool, log=str(log), banner=banner))
         path.chmod(0o755)
     return log
 

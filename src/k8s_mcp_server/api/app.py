@@ -134,6 +134,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        for tool, reason in (await state.check_grammars()).items():
+            log.warning("%s withheld: %s", tool, reason)
         yield
         state.pipeline.audit.close()
         state.pipeline.executor.close()

@@ -15,6 +15,7 @@ from k8s_mcp_server.api.transport import HostOriginGuard
 from k8s_mcp_server.audit import rejected_record
 from k8s_mcp_server.contracts import TOOLS, CommandRequest
 from k8s_mcp_server.errors import ProxyError
+from k8s_mcp_server.parse.clispec import grammar_version, has_grammar
 from k8s_mcp_server.pipeline import Pipeline
 
 # `GET /tools/status` asks each CLI for its client version; a CLI that hangs must not hang the endpoint.
@@ -57,6 +58,31 @@ class AppState:
             results = await asyncio.gather(*(self._probe(tool) for tool in TOOLS))
             self._versions = dict(zip(TOOLS, results, strict=True))
         return self._versions
+
+    async def check_grammars(self) -> dict[str, str]:
+        """At start-up: withhold every installed CLI whose version has no grammar here.
+
+        The parser understands exactly the CLI versions its generated data describe (same major and
+        minor version); a request for another version's CLI answers `tool_unavailable` with what to
+        install, instead of being parsed with the wrong command tree. Returns {tool: reason}.
+        """
+        withheld: dict[str, str] = {}
+        for tool, info in (await self.tool_versions()).items():
+            if not info["installed"]:
+                continue
+            banner = info.get("version") or ""
+            if has_grammar(tool, banner):
+                info["grammar"] = True
+                continue
+            seen = f"reports version '{banner[:60]}'" if banner else "printed no version"
+            reason = (
+                f"the configured {tool} {seen}; this server understands {tool} {grammar_version(tool)} "
+                f"(the same major.minor version): install that version or point K8S_MCP_{tool.upper()} at it"
+            )
+            info["grammar"] = False
+            self.pipeline.executor.withhold(tool, reason)
+            withheld[tool] = reason
+        return withheld
 
     async def _probe(self, tool: str) -> dict[str, Any]:
         path = self.pipeline.executor.binaries.get(tool)

@@ -116,6 +116,7 @@ class Executor:
         self._cache_root: Path | None = None
         self._cache_cleanup: weakref.finalize[Any, Any] | None = None
         self._argocd = argocd  # the operator's Argo CD API server (execute/argocd.py), if any
+        self._withheld: dict[str, str] = {}  # tool -> why it is not run (see withhold)
         self._max_output = max_output_bytes
         self._lanes = OutputLanes(max_large_outputs, large_output_bytes)
         self._slots = asyncio.Semaphore(max_concurrency)
@@ -125,6 +126,10 @@ class Executor:
     @property
     def binaries(self) -> Mapping[str, Path]:
         return self._binaries
+
+    def withhold(self, tool: str, reason: str) -> None:
+        """Refuse to run `tool` from now on (`tool_unavailable` with `reason`): its version has no grammar."""
+        self._withheld[tool] = reason
 
     def access(self, parsed: ParsedCommand) -> Access:
         """How `parsed` reaches what it talks to (argocd: kubeconfig, the configured server, or its own
@@ -198,6 +203,8 @@ class Executor:
                 f"{name!r} cannot run as {role}: allowed are {', '.join(sorted(allowed))}",
                 code="invalid_command",
             )
+        if stage[0] in self._withheld:
+            raise ToolUnavailable(self._withheld[stage[0]])
         program = self._binaries.get(stage[0])
         if program is None:
             raise ToolUnavailable(f"'{stage[0]}' is not installed on this server (see GET /tools/status)")
