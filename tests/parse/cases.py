@@ -33,18 +33,20 @@ CODES: dict[str, tuple[str, str | None]] = {
     "e": ("deny", "builtin:never-run"),
 }
 
-ALL = [
-    "pods",
-    "services",
-    "daemonsets",
-    "deployments",
-    "replicasets",
-    "statefulsets",
-    "jobs",
-    "cronjobs",
-    "replicationcontrollers",
-    "horizontalpodautoscalers",
-]
+ALL = sorted(  # kubectl's category `all`, as the test cluster's discovery reports it
+    [
+        "pods",
+        "services",
+        "daemonsets",
+        "deployments",
+        "replicasets",
+        "statefulsets",
+        "jobs",
+        "cronjobs",
+        "replicationcontrollers",
+        "horizontalpodautoscalers",
+    ]
+)
 
 OK: list[tuple[str, str, str, str, tuple[str, ...], tuple[str, ...], str]] = [
     # kubectl reads

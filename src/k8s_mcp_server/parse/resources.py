@@ -1,53 +1,21 @@
-"""kubectl resource names: short names, singular, Kind, `resource.version.group`, `all` and categories."""
+"""kubectl resource names: short names, singular, Kind, `resource.version.group`, `all` and categories.
+
+The names are facts: parse/data/resources.json is generated from the test cluster's discovery
+(scripts/gen_resources.py), and parse/overlay/resources.yaml adds, reviewed by hand, the built-ins
+of newer servers that cluster cannot show.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from importlib import resources as package_files
 from types import MappingProxyType
+from typing import Any
+
+import yaml
 
 from k8s_mcp_server.errors import CommandError
-
-# plural  short-names  scope (N namespaced, C cluster)
-_TABLE = """
-pods po N; services svc N; endpoints ep N; namespaces ns C; nodes no C; persistentvolumes pv C
-persistentvolumeclaims pvc N; configmaps cm N; secrets - N; serviceaccounts sa N; events ev N
-limitranges limits N; resourcequotas quota N; replicationcontrollers rc N; podtemplates - N
-componentstatuses cs C; bindings - N; deployments deploy N; replicasets rs N; statefulsets sts N
-daemonsets ds N; controllerrevisions - N; jobs - N; cronjobs cj N; horizontalpodautoscalers hpa N
-ingresses ing N; ingressclasses - C; networkpolicies netpol N; poddisruptionbudgets pdb N; roles - N
-rolebindings - N; clusterroles - C; clusterrolebindings - C; storageclasses sc C; volumeattachments - C
-csidrivers - C; csinodes - C; csistoragecapacities - N; customresourcedefinitions crd,crds C
-apiservices - C; mutatingwebhookconfigurations - C; validatingwebhookconfigurations - C
-validatingadmissionpolicies - C; validatingadmissionpolicybindings - C
-certificatesigningrequests csr C; leases - N; endpointslices - N; priorityclasses pc C
-runtimeclasses - C; flowschemas - C; prioritylevelconfigurations - C; tokenreviews - C
-selfsubjectreviews - C; subjectaccessreviews - C; selfsubjectaccessreviews - C
-selfsubjectrulesreviews - C; localsubjectaccessreviews - N; ipaddresses - C; servicecidrs - C
-"""
-
-CATEGORIES = MappingProxyType(
-    {
-        "all": (
-            "pods",
-            "services",
-            "daemonsets",
-            "deployments",
-            "replicasets",
-            "statefulsets",
-            "jobs",
-            "cronjobs",
-            "replicationcontrollers",
-            "horizontalpodautoscalers",
-        ),
-        "api-extensions": (
-            "apiservices",
-            "customresourcedefinitions",
-            "mutatingwebhookconfigurations",
-            "validatingwebhookconfigurations",
-            "validatingadmissionpolicies",
-            "validatingadmissionpolicybindings",
-        ),
-    }
-)
 
 
 def _singular(plural: str) -> str:
@@ -60,24 +28,38 @@ def _singular(plural: str) -> str:
     return plural[:-1]
 
 
-def _build() -> tuple[dict[str, str], frozenset[str]]:
+def _entries() -> list[dict[str, Any]]:
+    """Discovery of the test cluster (generated) plus the reviewed built-ins of newer servers."""
+    data = json.loads(package_files.files("k8s_mcp_server.parse").joinpath("data/resources.json").read_text())
+    overlay = yaml.safe_load(
+        package_files.files("k8s_mcp_server.parse").joinpath("overlay/resources.yaml").read_text()
+    )
+    entries: list[dict[str, Any]] = list(data["resources"])
+    entries += [{"short_names": [], "categories": [], **entry} for entry in overlay["resources"]]
+    return entries
+
+
+def _build() -> tuple[dict[str, str], frozenset[str], dict[str, tuple[str, ...]]]:
     names: dict[str, str] = {}
     cluster: set[str] = set()
-    for entry in _TABLE.replace("\n", ";").split(";"):
-        if not entry.strip():
-            continue
-        plural, shorts, scope = entry.split()
+    categories: dict[str, list[str]] = {}
+    for entry in _entries():
+        plural = entry["name"]
         names[plural] = names[_singular(plural)] = plural
-        for short in shorts.split(","):
-            if short != "-":
-                names[short] = plural
-        if scope == "C":
+        for short in entry["short_names"]:
+            names[short] = plural
+        if kind := entry.get("kind"):
+            names[kind.lower()] = plural
+        if not entry["namespaced"]:
             cluster.add(plural)
-    return names, frozenset(cluster)
+        for category in entry["categories"]:
+            categories.setdefault(category, []).append(plural)
+    return names, frozenset(cluster), {k: tuple(sorted(v)) for k, v in categories.items()}
 
 
-_NAMES, CLUSTER_SCOPED = _build()
+_NAMES, CLUSTER_SCOPED, _CATEGORIES = _build()
 RESOURCES: frozenset[str] = frozenset(_NAMES.values())
+CATEGORIES: Mapping[str, tuple[str, ...]] = MappingProxyType(_CATEGORIES)
 
 
 def canonical_resource(name: str) -> str:
