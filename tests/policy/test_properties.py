@@ -79,10 +79,11 @@ _SHELL_NODES = frozenset(
 def _shell_syntax(command: str) -> str | None:
     """What bashlex, read independently of our parser, sees as shell syntax here (None: plain words).
 
-    bashlex 0.18 expands partly single-quoted words as if unquoted and loops forever on `'${'x`, so
-    strings with both `'` and `$` are not shown to it here (tests/parse/test_shell_fuzz.py covers
-    them in bounded subprocesses); `~` is literal data to a proxy that runs no shell."""
-    if "'" in command and "$" in command:
+    bashlex 0.18 expands partly single-quoted words as if unquoted (it reads `'`id`'x` as a command
+    substitution) and loops forever on `'${'x`, so strings with `'` and any of `$`, a backtick, `<`
+    or `>` are not shown to it here (tests/parse/test_shell_fuzz.py covers them in bounded
+    subprocesses); `~` is literal data to a proxy that runs no shell."""
+    if "'" in command and not set(command).isdisjoint("$`<>"):
         return None
     try:
         trees = bashlex.parse(command)

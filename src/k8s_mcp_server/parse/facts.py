@@ -10,8 +10,13 @@ from k8s_mcp_server.errors import CommandError
 from k8s_mcp_server.parse.grammar import Scan
 
 _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
-# `env`/`expandenv` (sprig) read the server's environment; `.env` (a field) and `$env` are fine.
-_ENV_FUNCTION = re.compile(r"(?<![.\w$])(env|expandenv|getHostByName)\b")
+# `env`/`expandenv` (sprig) read the server's environment, `getHostByName` its network. A name
+# counts only as a function inside an action `{{ ... }}`, outside string, raw-string and character
+# literals and comments; `.env` (a field, `.spec.containers[].env` too) and `$env` are data.
+_ENV_FUNCTION = re.compile(r"(?<![.\w$])(env|expandenv|getHostByName)(?!\w)")
+_ACTION_TOKEN = re.compile(
+    r'}}|"(?:[^"\\]|\\.)*"?|`[^`]*`?|\'(?:[^\'\\]|\\.)*\'?|/\*.*?(?:\*/|$)|[^"`\'/}]+|.', re.S
+)
 _TEMPLATE_FORMATS = ("go-template=", "template=", "jsonpath=", "custom-columns=", "jsonpath-as-json=")
 _BARE_TEMPLATE_FORMATS = frozenset({"go-template", "template", "jsonpath", "jsonpath-as-json"})
 FILE_FORMATS = ("go-template-file", "templatefile", "jsonpath-file", "custom-columns-file")
@@ -44,9 +49,28 @@ def last_value(scan: Scan, name: str) -> str | None:
     return values[-1] if values else None
 
 
+def _template_actions(text: str) -> str:
+    """The code of every `{{ ... }}` action, literals and comments blanked; text outside actions is
+    printed as is, so it is left out. An action without `}}` runs to the end (read as code)."""
+    code: list[str] = []
+    i, end = text.find("{{"), len(text)
+    while i >= 0:
+        j = i + 2
+        while j < end:
+            token = _ACTION_TOKEN.match(text, j)
+            if token is None or token.group() == "}}":
+                break
+            piece = token.group()
+            code.append(" " if piece[0] in "\"`'" or piece.startswith("/*") else piece)
+            j = token.end()
+        code.append(" ")
+        i = text.find("{{", j + 2) if j < end else -1
+    return "".join(code)
+
+
 def check_template(text: str, where: str) -> None:
     """Refuse template functions that read the server's environment or network."""
-    if _ENV_FUNCTION.search(text):
+    if "{{" in text and _ENV_FUNCTION.search(text) and _ENV_FUNCTION.search(_template_actions(text)):
         raise CommandError(
             f"{where} uses a template function that reads the server's environment (env/expandenv); remove it"
         )

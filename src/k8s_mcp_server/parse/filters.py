@@ -15,10 +15,15 @@ from k8s_mcp_server.errors import CommandError
 from k8s_mcp_server.parse.flags import Table, read_flags, table
 
 _NUMBER = re.compile(r"-[0-9]+")
+# jq builtins and directives that read the environment, files or jq's own setup. A name counts only
+# in code: not inside a string literal (interpolations `\(...)` are code), a comment, after `.`
+# (a field: `.env`, `.spec.containers[].env`), after `$` (a variable) or as an object key
+# (`{env: 1}`, `{env}`, which is `{env: .env}`). `$ENV`/`$__loc__` always count, keys included.
 _JQ_REFUSED = re.compile(
     r"(?<![\w$.])(env|input_filename|import|include|modulemeta|get_search_list|get_prog_origin|"
-    r"get_jq_origin|input_line_number)\b|\$(ENV|__loc__|__prog_args)\b"
+    r"get_jq_origin|input_line_number)(?!\w)|\$\s*(ENV|__loc__|__prog_args)(?!\w)"
 )
+_JQ_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 _TABLES: Mapping[str, Table] = MappingProxyType(
     {
@@ -81,12 +86,66 @@ def _read(argv: tuple[str, ...], program: str) -> tuple[list[str], list[tuple[st
     return positionals, flags
 
 
+def _jq_code(program: str) -> str:
+    """`program` with string contents, comments and object-key names blanked (same length): what is
+    left is the code jq runs. Interpolations `\\(...)` inside strings stay code."""
+    out = list(program)
+    # the open brackets (`(`, `[`, `{`, `"` for a string, `i` for an interpolation's `(`), and for
+    # each `{`: whether the next token is in key position (after `{` or a `,` at that depth)
+    stack: list[str] = []
+    key_position: list[bool] = []
+    i, n = 0, len(program)
+    while i < n:
+        char = program[i]
+        if stack and stack[-1] == '"':
+            if char == "\\" and program[i + 1 : i + 2] == "(":
+                out[i] = out[i + 1] = " "
+                stack.append("i")
+                i += 2
+                continue
+            if char == '"':
+                stack.pop()
+            else:
+                out[i] = " "
+                if char == "\\" and i + 1 < n:
+                    out[i + 1] = " "
+                    i += 1
+            i += 1
+            continue
+        if char == "#":  # a comment runs to the end of the (single-line) program
+            out[i:] = " " * (n - i)
+            break
+        if char == '"':
+            stack.append('"')
+        elif char in "([{":
+            stack.append(char)
+            if char == "{":
+                key_position.append(True)
+        elif char in ")]}":  # closing an interpolation's `(` returns into its string
+            if stack and stack.pop() == "{":
+                key_position.pop()
+        elif stack and stack[-1] == "{":
+            if char == ",":
+                key_position[-1] = True
+            elif char == ":":
+                key_position[-1] = False
+            elif key_position[-1] and not char.isspace():
+                key = _JQ_KEY.match(program, i)
+                if key and program[i - 1 : i] != "$":
+                    out[i : key.end()] = " " * (key.end() - i)
+                    i = key.end()
+                    key_position[-1] = False
+                    continue
+                key_position[-1] = False
+        i += 1
+    return "".join(out)
+
+
 def _check_jq(program: str) -> None:
-    found = _JQ_REFUSED.search(program)
+    found = _JQ_REFUSED.search(program) and _JQ_REFUSED.search(_jq_code(program))
     if found:
-        raise CommandError(
-            f"the jq program uses '{found.group(0)}', which reads server files or env; remove it"
-        )
+        name = found.group(1) or f"${found.group(2)}"
+        raise CommandError(f"the jq program uses '{name}', which reads server files or env; remove it")
 
 
 _EXTRA_CHECKS: Mapping[str, Callable[[list[str], list[tuple[str, str | None]]], None]] = MappingProxyType(
