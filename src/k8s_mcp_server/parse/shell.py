@@ -65,6 +65,10 @@ _KEYWORDS = frozenset(
 )  # fmt: skip
 _NO_COMMAND_BEFORE_PIPE = "a '|' has no command before it; write 'TOOL ARGS | FILTER ARGS'"
 _EMPTY_OR_TRAILING_PIPE = "the command is empty or ends with '|'; add the command or the filter"
+_TOO_MANY_PIECES = (
+    f"the command has too many quoted or escaped pieces (its shape is over {_MAX_SHAPE} characters); "
+    "simplify its quoting or split it"
+)
 _READS_DIFFERENTLY = "the command reads differently to a shell than to this parser; simplify its quoting"
 _REFUSED_IN_DOUBLE_QUOTES = {"$": "'$'", "`": "a backtick"}
 _WHY = {
@@ -162,6 +166,8 @@ def _tokenize(command: str) -> _Reading:
             raise _refuse(f"the command has more than {_MAX_WORDS} words; split it into several commands")
         start, shape_start, value = i, len(shape), []
         while i < n and command[i] not in " |":
+            if len(shape) > _MAX_SHAPE:  # a long run of pieces stops here, not at the end
+                raise _refuse(_TOO_MANY_PIECES)
             char = command[i]
             if char == "'":
                 end = command.find("'", i + 1)
@@ -284,10 +290,7 @@ def _bashlex_spans(shape: str) -> tuple[tuple[tuple[int, int], ...], ...] | str:
 def _agree(shape: str, spans: list[list[tuple[int, int]]]) -> None:
     """bashlex must read the shape as exactly our words."""
     if len(shape) > _MAX_SHAPE:
-        raise _refuse(
-            f"the command has too many quoted or escaped pieces (its shape is {len(shape)} characters, "
-            f"the limit is {_MAX_SHAPE}); simplify its quoting or split it"
-        )
+        raise _refuse(_TOO_MANY_PIECES)
     theirs = _bashlex_spans(shape)
     if isinstance(theirs, str):
         raise _refuse(theirs)
