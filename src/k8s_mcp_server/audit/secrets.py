@@ -31,17 +31,13 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), PLACEHOLDER),
     (re.compile(r"(://)[^/\s@'\"]+@"), r"\1" + PLACEHOLDER + "@"),
-    (
-        re.compile(
-            rf"""(["']?[\w.-]*(?:{_SENSITIVE_WORDS}[\w.-]*|[._-]key)["']?\s*[:=]\s*){_VALUE}""", re.IGNORECASE
-        ),
-        r"\1" + PLACEHOLDER,
-    ),
     (re.compile(r"""(["']?(?:data|stringData)["']?\s*:\s*\{)[^{}]*(\})"""), r"\1" + PLACEHOLDER + r"\2"),
     (re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|glpat-[\w-]{20,})"), PLACEHOLDER),
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), PLACEHOLDER),
     (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"), PLACEHOLDER),
 )
+_PAIRS_AFTER = 3  # the pair pass runs where its regex stood: after credentials in URLs
+
 # A shell word: unquoted runs, '…' and "…" (an unterminated quote runs to the end of the string).
 # It ends at an unquoted operator, so `--token=x;rm` keeps its `;` for the auditor to see.
 _OPERATOR = re.compile(r"[;&|<>()]")
@@ -143,9 +139,35 @@ def redact_text(text: str) -> str:
     return _redact_text(text)
 
 
+# `key: value` / `key=value` pairs whose key looks secret. The key is a whole run of word characters
+# (the lookbehind lets a match start only where a run starts), so a long run costs one linear try
+# instead of one try per start position: the pattern that searched for the sensitive word inside
+# `[\w.-]*` backtracked quadratically (seconds for an 8 KB word), on the event loop.
+_KEY_SEP = re.compile(r"""(?<![\w.-])["']?([\w.-]+)["']?\s*[:=]\s*""")
+_SECRET_PAIR_KEY = re.compile(rf"{_SENSITIVE_WORDS}|[._-]key$", re.IGNORECASE)
+_PAIR_VALUE = re.compile(_VALUE)
+
+
+def _redact_key_values(text: str) -> str:
+    pieces: list[str] = []
+    cursor = 0
+    for match in _KEY_SEP.finditer(text):
+        if match.start() < cursor or not _SECRET_PAIR_KEY.search(match.group(1)):
+            continue
+        value = _PAIR_VALUE.match(text, match.end())
+        if value is None or value.end() == match.end():
+            continue
+        pieces += [text[cursor : match.end()], PLACEHOLDER]
+        cursor = value.end()
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
 def _redact_text(text: str) -> str:
-    for pattern, replacement in _TEXT_PATTERNS:
+    for index, (pattern, replacement) in enumerate(_TEXT_PATTERNS):
         text = pattern.sub(replacement, text)
+        if index == _PAIRS_AFTER:
+            text = _redact_key_values(text)
     return text
 
 
