@@ -103,11 +103,10 @@ def sent(srv: Server, cluster: Cluster) -> Iterator[list[Sent]]:
     )
     plant("kubectl", 'get pods -n default | grep "Authorization: Bearer {c}"')
     plant("kubectl", "get pods -n default | grep https://admin:{c}@example.com/x")
-    plant("helm", "install canary-{s} nosuchrepo/chart -n default --set password={c}")
-    plant(
-        "helm", "upgrade --install canary-{s} nosuchrepo/chart -n default --set image.tag=1,db.password={c}"
-    )
-    plant("helm", "install canary-{s} nosuchrepo/chart --set-string auth.apiKey={c}")
+    # `helm template` takes install's values and runs under permissive (install/upgrade are exec now)
+    plant("helm", "template canary-{s} nosuchrepo/chart -n default --set password={c}")
+    plant("helm", "template canary-{s} nosuchrepo/chart -n default --set image.tag=1,db.password={c}")
+    plant("helm", "template canary-{s} nosuchrepo/chart --set-string auth.apiKey={c}")
     plant("helm", "registry login r.example -u me -p {c}")
     out: list[Sent] = []
     try:
@@ -154,7 +153,7 @@ def _request_id(res: httpx.Response) -> str | None:
 
 # What the permissive policy does with each planted command (so the test knows which path it covered).
 # --token x3: refused by the engine; two generic secrets created; docker-registry refused (a
-# credential); grep pipes and the three helm installs run (helm fails: no such repo); registry login
+# credential); grep pipes and the three helm templates run (helm fails: no such repo); registry login
 # refused; a bad API key is 401; the canary-token kubeconfig runs (the API server refuses it).
 EXPECTED_STATUSES = [403, 403, 403, 200, 200, 403, 200, 200, 200, 200, 200, 403, 401, 200]
 
