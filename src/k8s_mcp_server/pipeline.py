@@ -12,10 +12,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from k8s_mcp_server.audit import (
     AuditLog,
@@ -158,12 +158,16 @@ class Pipeline:
             default_ns = (kubeconfig.cluster.context_namespace if kubeconfig else None) or "default"
             parsed_at = time.perf_counter()
             self.observer.stage("kubeconfig", parsed_at - started)
-            parsed = parse_command(
-                request.tool,
+            parsed = await _off_loop_if_long(
                 request.command,
-                namespace=request.namespace,
-                default_namespace=default_ns,
-                max_length=self.max_command_length,
+                partial(
+                    parse_command,
+                    request.tool,
+                    request.command,
+                    namespace=request.namespace,
+                    default_namespace=default_ns,
+                    max_length=self.max_command_length,
+                ),
             )
             self.observer.stage("parse", time.perf_counter() - parsed_at)
             access = self.executor.access(parsed)
@@ -178,9 +182,10 @@ class Pipeline:
                     code="kubeconfig_required",
                 )
         except ProxyError as exc:
-            await self._audit(
-                request,
-                rejected_record(
+            record = await _off_loop_if_long(
+                request.command,
+                partial(
+                    rejected_record,
                     request=request,
                     error=exc,
                     parsed=parsed,
@@ -188,6 +193,7 @@ class Pipeline:
                     cluster=kubeconfig.cluster if kubeconfig else None,
                 ),
             )
+            await self._audit(request, record)
             raise
         return kubeconfig, parsed, access
 
@@ -215,9 +221,10 @@ class Pipeline:
                     ),
                 )
                 raise
-        await self._audit(
-            request,
-            decision_record(
+        record = await _off_loop_if_long(
+            request.command,
+            partial(
+                decision_record,
                 request=request,
                 parsed=parsed,
                 decision=decision,
@@ -228,6 +235,7 @@ class Pipeline:
                 cluster=cluster,
             ),
         )
+        await self._audit(request, record)
         if not decision.allowed:
             raise PolicyDenied(decision)
 
@@ -328,3 +336,17 @@ class Pipeline:
     def _timeout(self, requested: float | None) -> float:
         wanted = self.command_timeout if requested is None or requested <= 0 else requested
         return min(wanted, self.max_command_timeout)
+
+
+# Commands longer than this are parsed and redacted for the audit record in a worker thread: each
+# stage is bounded (a few ms for the longest command), but many long commands at once would
+# otherwise queue every other caller behind them on the event loop. Shorter ones stay inline,
+# where a thread hop would cost more than the work.
+LONG_COMMAND = 1024
+_T = TypeVar("_T")
+
+
+async def _off_loop_if_long(command: str, work: Callable[[], _T]) -> _T:
+    if len(command) <= LONG_COMMAND:
+        return work()
+    return await asyncio.to_thread(work)
