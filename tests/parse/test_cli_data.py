@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import re
 import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from k8s_mcp_server.parse import clispec
+from tests.support.clibin import pinned_bin
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = ("kubectl", "helm", "istioctl", "argocd")
@@ -34,22 +33,6 @@ def _generator() -> ModuleType:
     sys.modules["gen_cli_data"] = module
     spec.loader.exec_module(module)
     return module
-
-
-@cache
-def pinned_bin() -> Path:
-    """K8S_MCP_TEST_BIN, or the folder `scripts/cluster.sh tools` fetches the pinned binaries into."""
-    given = os.environ.get("K8S_MCP_TEST_BIN")
-    if given:
-        return Path(given)
-    proc = subprocess.run(
-        ["bash", str(REPO / "scripts" / "cluster.sh"), "tools"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    )
-    return Path(proc.stdout.strip().splitlines()[-1])
 
 
 def _problems(tool: str, word: str) -> list[str]:

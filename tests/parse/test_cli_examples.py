@@ -195,6 +195,17 @@ def _mutating(example: Example) -> bool:
     return words in verbs or words.split(" ")[0] in verbs
 
 
+def _refused(examples: list[Example]) -> list[str]:
+    """Each example the parser refuses, with where it came from and the parser's message."""
+    out = []
+    for example in examples:
+        try:
+            parse_command(example.tool, example.command)
+        except CommandError as error:
+            out.append(f"{example.page}: {example.tool} {example.command}  -> {error.message}")
+    return out
+
+
 # Examples the proxy understands and still refuses, each for a reason kubectl would share.
 _EXPECTED_REFUSALS = {
     "top pod --namespace=NAMESPACE": "a placeholder that is not a valid namespace name",
@@ -204,12 +215,7 @@ _EXPECTED_REFUSALS = {
 def test_every_help_example_that_needs_no_shell_is_understood() -> None:
     all_examples = examples()
     plain = [e for e in all_examples if not needs_shell(e) and e.command not in _EXPECTED_REFUSALS]
-    refused = []
-    for example in plain:
-        try:
-            parse_command(example.tool, example.command)
-        except CommandError as error:
-            refused.append(f"{example.page}: {example.tool} {example.command}  -> {error.message}")
+    refused = _refused(plain)
     print(f"\n{len(all_examples)} examples, {len(plain)} need no shell, {len(refused)} refused")
     assert len(plain) > 150  # the walk found the pages (kubectl alone has ~300 examples)
     assert refused == [], "\n".join(refused)
@@ -257,12 +263,7 @@ _UPSTREAM_MISTAKES = {
 def test_every_reference_example_of_istioctl_and_argocd_that_needs_no_shell_is_understood() -> None:
     found = reference_examples()
     plain = [e for e in found if not needs_shell(e) and (e.tool, e.command) not in _UPSTREAM_MISTAKES]
-    refused = []
-    for example in plain:
-        try:
-            parse_command(example.tool, example.command)
-        except CommandError as error:
-            refused.append(f"{example.page}: {example.tool} {example.command}  -> {error.message}")
+    refused = _refused(plain)
     by_tool = {tool: sum(e.tool == tool for e in plain) for tool in ("istioctl", "argocd")}
     print(f"\n{len(found)} reference examples, {by_tool} need no shell, {len(refused)} refused")
     assert by_tool["istioctl"] > 30 and by_tool["argocd"] > 100
