@@ -92,7 +92,8 @@ def _parse(tool: str, command: str, namespace: str | None, default_ns: str, max_
     for stage in stages[1:]:
         check_filter(stage)
     read = scan(argv, SPECS[tool])
-    facts = _help(read) if _asks_help(read) else ANALYZERS[tool](read)
+    # a help request (`-h`, `--help`, `help CMD`) only prints the CLI's own text: local, whatever it names
+    facts = Facts(command_class=CommandClass.LOCAL) if read.help else ANALYZERS[tool](read)
     fmt, fmt_guarded = output_format(read)
     flags = tuple(_flag(spec.name, value) for spec, value in read.flags)
     guarded = {spec.name for spec, _ in read.flags if spec.guarded} | set(facts.guarded) | set(fmt_guarded)
@@ -116,16 +117,6 @@ def _parse(tool: str, command: str, namespace: str | None, default_ns: str, max_
         prints_objects=facts.prints_objects,
         never_runs=facts.never_runs,
     )
-
-
-def _asks_help(read: Scan) -> bool:
-    """`-h`/`--help` anywhere (cobra prints the help and runs nothing), or the `help` command."""
-    return read.help
-
-
-def _help(read: Scan) -> Facts:
-    """A help request only prints the CLI's own text: local, whatever the command it names."""
-    return Facts(command_class=CommandClass.LOCAL)
 
 
 @lru_cache(maxsize=_CACHE_SIZE)

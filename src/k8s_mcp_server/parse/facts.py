@@ -79,7 +79,7 @@ def check_template(text: str, where: str) -> None:
 def output_format(scan: Scan) -> tuple[str | None, tuple[str, ...]]:
     """The effective output format, checked; `output` as a guarded name when it reads a server file.
 
-    As kubectl (and helm's `get --template`) read it: `--template` without `-o` is a go-template,
+    As kubectl reads it: `--template` without `-o` is a go-template,
     and `-o go-template|template|jsonpath|jsonpath-as-json` without `=` takes its template from
     `--template`; the effective format is then `FAMILY=TEMPLATE`, so the redactor and the policy see
     the template that really runs, wherever the caller wrote it.
@@ -87,8 +87,10 @@ def output_format(scan: Scan) -> tuple[str | None, tuple[str, ...]]:
     fmt = last_value(scan, "output")
     template = last_value(scan, "template")
     guarded: tuple[str, ...] = ()
+    for value in flag_values(scan, "template"):
+        if value is not None:
+            check_template(value, "--template")
     if template is not None:
-        check_template(template, "--template")
         family = (fmt or "go-template").strip()
         if family in FILE_FORMATS:
             guarded = ("output",)
@@ -99,7 +101,4 @@ def output_format(scan: Scan) -> tuple[str | None, tuple[str, ...]]:
             guarded = ("output",)
         elif fmt.startswith(_TEMPLATE_FORMATS):
             check_template(fmt, "the output format")
-    for value in flag_values(scan, "template"):
-        if value is not None:
-            check_template(value, "--template")
     return fmt, guarded

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from k8s_mcp_server.parse.facts import Facts, check_template, flag_values
+from k8s_mcp_server.parse.facts import Facts, flag_values
 from k8s_mcp_server.parse.grammar import Scan
 from k8s_mcp_server.parse.helm_spec import ALIASES, SPEC, VERBS
 
@@ -53,7 +53,7 @@ def chart_reference(chart: str, scan: Scan) -> str | None:
         return "chart-url"
     if _REPO_CHART.fullmatch(chart) and ".." not in chart:
         return None
-    if _BARE_NAME.fullmatch(chart) and chart not in (".", "..") and any(flag_values(scan, "repo")):
+    if _BARE_NAME.fullmatch(chart) and any(flag_values(scan, "repo")):
         return None
     return "chart-path"
 
@@ -75,9 +75,4 @@ def analyze(scan: Scan) -> Facts:
         guarded.append("chart-url")  # the registry it uploads to
     if scan.path == "registry login" or (scan.path == "repo add" and len(args) > 1):
         guarded.append("repo-url")  # a repository or registry address the server will contact
-    if any(flag_values(scan, "endpoint")):
-        guarded.append("endpoint")  # `search hub --endpoint`: any address
-    for template in flag_values(scan, "template"):
-        if template is not None:
-            check_template(template, "--template")
     return Facts(command_class=VERBS[scan.path], names=args[:1], guarded=tuple(dict.fromkeys(guarded)))

@@ -44,12 +44,10 @@ _FIXED = {
     "events": "events",
 }
 _SECRET_READERS = frozenset({"get", "describe", "apply view-last-applied", "wait"})
-# Verbs whose arguments after `--` are a command for a container, not more positionals.
-_COMMAND_AFTER_DASHES = frozenset(
-    {"exec", "run", "debug", "create deployment", "create job", "create cronjob"}
-)
 # Creating these starts containers with an image the caller chose: code in a workload.
 _WORKLOAD_CREATORS = frozenset({"run", "debug", "create deployment", "create job", "create cronjob"})
+# Verbs whose arguments after `--` are a command for a container, not more positionals.
+_COMMAND_AFTER_DASHES = _WORKLOAD_CREATORS | {"exec"}
 # Writes to these grant or move permissions: a credential class whatever the verb.
 _RBAC_RESOURCES = frozenset(
     {"roles", "clusterroles", "rolebindings", "clusterrolebindings", "serviceaccounts"}

@@ -19,7 +19,7 @@ ANALYZERS: Mapping[str, Callable[[Scan], Facts]] = MappingProxyType(
 EXTRA_GUARDED: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         "kubectl": frozenset({"v", "output", "filename", "kustomize"}),
-        "helm": frozenset({"output", "chart-path", "chart-url", "repo-url", "endpoint"}),
+        "helm": frozenset({"output", "chart-path", "chart-url", "repo-url"}),
         "istioctl": frozenset({"output", "filename"}),
         "argocd": frozenset({"output", "server"}),
     }
