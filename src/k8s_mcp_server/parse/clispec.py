@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
@@ -38,6 +38,10 @@ class Loaded:
     version: str
     data: Mapping[str, Any]
     overlay: Mapping[str, Any]
+    # the overlay read once: command path -> class, flag name -> verdict, path -> {flag: verdict}
+    classes: Mapping[str, str] = field(default_factory=dict)
+    verdicts: Mapping[str, str] = field(default_factory=dict)
+    exceptions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 def _read(folder: str, name: str) -> str:
@@ -50,33 +54,28 @@ def load(tool: str) -> Loaded:
     overlay = yaml.safe_load(_read("overlay", f"{tool}.yaml"))
     if not isinstance(overlay, dict) or overlay.get("tool") != tool:
         raise ValueError(f"overlay/{tool}.yaml: not an overlay for {tool}")
-    return Loaded(tool, str(data["version"]), data, overlay)
+    raw_exceptions = overlay.get("exceptions") or {}
+    return Loaded(
+        tool,
+        str(data["version"]),
+        data,
+        overlay,
+        classes=_inverted(overlay.get("commands")),
+        verdicts=_inverted(overlay.get("flags")),
+        exceptions={
+            str(p): {str(n): str(v) for n, v in (flags or {}).items()} for p, flags in raw_exceptions.items()
+        },
+    )
 
 
-def _classes(loaded: Loaded) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for cls, paths in (loaded.overlay.get("commands") or {}).items():
-        for path in paths or ():
-            out[str(path)] = str(cls)
-    return out
-
-
-def _verdicts(loaded: Loaded) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for verdict, names in (loaded.overlay.get("flags") or {}).items():
-        for name in names or ():
-            out[str(name)] = str(verdict)
-    return out
-
-
-def _exceptions(loaded: Loaded) -> dict[str, dict[str, str]]:
-    raw = loaded.overlay.get("exceptions") or {}
-    return {str(p): {str(n): str(v) for n, v in (flags or {}).items()} for p, flags in raw.items()}
+def _inverted(section: Mapping[str, Any] | None) -> dict[str, str]:
+    """`{label: [item, ...]}` (an overlay section) as `{item: label}`."""
+    return {str(item): str(label) for label, items in (section or {}).items() for item in items or ()}
 
 
 def verdict(loaded: Loaded, path: str, name: str) -> str:
     """The reviewed verdict of flag `name` on command `path`; `refused` when nobody reviewed it."""
-    found = _exceptions(loaded).get(path, {}).get(name) or _verdicts(loaded).get(name)
+    found = loaded.exceptions.get(path, {}).get(name) or loaded.verdicts.get(name)
     return found if found in VERDICTS else "refused"
 
 
@@ -84,7 +83,7 @@ def problems(tool: str) -> list[str]:
     """Every gap between the facts and the overlay (empty when the overlay covers exactly the facts)."""
     loaded = load(tool)
     commands: Mapping[str, Any] = loaded.data["commands"]
-    classes, verdicts, exceptions = _classes(loaded), _verdicts(loaded), _exceptions(loaded)
+    classes, verdicts, exceptions = loaded.classes, loaded.verdicts, loaded.exceptions
     out: list[str] = []
     valid = {c.value for c in CommandClass} | {GROUP}
     out += [f"command '{p}' has no class" for p in commands if p and p not in classes]
@@ -127,13 +126,10 @@ def _flag(name: str, kind: Kind, short: str | None, guarded: bool, refused: bool
 
 
 def _table(loaded: Loaded, path: str, flags: Mapping[str, Any]) -> Table:
-    exceptions = _exceptions(loaded).get(path, {})
-    verdicts = _verdicts(loaded)
     long: dict[str, FlagSpec] = {}
     short: dict[str, FlagSpec] = {}
     for name, fact in flags.items():
-        v = exceptions.get(name) or verdicts.get(name)
-        v = v if v in VERDICTS else "refused"
+        v = verdict(loaded, path, name)
         flag = _flag(name, Kind(fact["kind"]), fact.get("short"), v == "guarded", v == "refused")
         long[name] = flag
         if flag.short:
@@ -146,7 +142,7 @@ def spec(tool: str) -> ToolSpec:
     """The ToolSpec of `tool`: runnable commands with their classes, aliases and exact flag tables."""
     loaded = load(tool)
     commands: Mapping[str, Any] = loaded.data["commands"]
-    classes = _classes(loaded)
+    classes = loaded.classes
     verbs = {p: CommandClass(c) for p, c in sorted(classes.items()) if p in commands and c != GROUP and p}
     groups = frozenset(p for p, c in classes.items() if c == GROUP and p in commands)
     aliases: dict[str, str] = {}
