@@ -23,6 +23,7 @@ _SECRET_KEY = re.compile(rf"{_SENSITIVE_WORDS}|(?:^|[._-])key$|^key", re.IGNOREC
 _LOGIN = re.compile(r"(?<![\w-])login(?![\w-])")  # `helm registry login -p X`, `argocd login -p X`
 
 _VALUE = r"""(?:"(?:[^"\\]|\\.)*"?|'[^']*'?|[^\s,;&|<>()}'"]+)"""
+# Text patterns in the order they run; the `key=value` pair pass (below) runs between the two groups.
 _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"-----BEGIN[A-Z0-9 ]*-----.*?(?:-----END[A-Z0-9 ]*-----|\Z)", re.DOTALL), PLACEHOLDER),
     (
@@ -31,12 +32,13 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), PLACEHOLDER),
     (re.compile(r"(://)[^/\s@'\"]+@"), r"\1" + PLACEHOLDER + "@"),
+)
+_PATTERNS_AFTER_PAIRS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"""(["']?(?:data|stringData)["']?\s*:\s*\{)[^{}]*(\})"""), r"\1" + PLACEHOLDER + r"\2"),
     (re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|glpat-[\w-]{20,})"), PLACEHOLDER),
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), PLACEHOLDER),
     (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"), PLACEHOLDER),
 )
-_PAIRS_AFTER = 3  # the pair pass runs where its regex stood: after credentials in URLs
 
 # A shell word: unquoted runs, '…' and "…" (an unterminated quote runs to the end of the string).
 # It ends at an unquoted operator, so `--token=x;rm` keeps its `;` for the auditor to see.
@@ -164,10 +166,11 @@ def _redact_key_values(text: str) -> str:
 
 
 def _redact_text(text: str) -> str:
-    for index, (pattern, replacement) in enumerate(_TEXT_PATTERNS):
+    for pattern, replacement in _TEXT_PATTERNS:
         text = pattern.sub(replacement, text)
-        if index == _PAIRS_AFTER:
-            text = _redact_key_values(text)
+    text = _redact_key_values(text)  # where its regex stood: after credentials in URLs
+    for pattern, replacement in _PATTERNS_AFTER_PAIRS:
+        text = pattern.sub(replacement, text)
     return text
 
 
