@@ -41,9 +41,11 @@ RUN apt-get update && apt-get install -y --no-install-recommends jq \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin k8smcp
 COPY --from=clis /clis/ /usr/local/bin/
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY src ./src
-RUN pip install --no-cache-dir . && rm -rf /root/.cache
+# the exact, hash-checked versions CI tests (requirements.lock), then the package itself without deps
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock \
+    && pip install --no-cache-dir --no-deps . && rm -rf /root/.cache
 COPY policies ./policies
 RUN mkdir -p /app/audit && chown k8smcp /app/audit
 USER 10001
