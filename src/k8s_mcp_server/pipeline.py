@@ -38,7 +38,7 @@ from k8s_mcp_server.execute import Access, Executor
 from k8s_mcp_server.kubeconfig import DefaultKubeconfig, Kubeconfig, KubeconfigCache, KubeconfigPolicy
 from k8s_mcp_server.parse import parse_command
 from k8s_mcp_server.policy import CompiledPolicy, evaluate
-from k8s_mcp_server.redact import Redactor
+from k8s_mcp_server.redact import Redactor, ResponseRedaction
 
 log = logging.getLogger(__name__)
 
@@ -136,10 +136,11 @@ class Pipeline:
         with contextlib.ExitStack() as admission:
             await self._record_decision(request, parsed, decision, cluster, admission)
             started = time.perf_counter()
-            raw = await self._execute(request, parsed, decision, kubeconfig, access)
+            redaction = self.redactor.start()
+            raw = await self._execute(request, parsed, decision, kubeconfig, access, redaction)
             self.observer.stage("execute", time.perf_counter() - started)
         started = time.perf_counter()
-        output = await self._redact(raw, parsed, decision, kubeconfig, access)
+        output = await self._redact(raw, parsed, decision, kubeconfig, access, redaction)
         self.observer.stage("redact", time.perf_counter() - started)
         self.observer.redactions(output.redactions)
         warnings = await self._record_completion(request, parsed, decision, cluster, output)
@@ -246,10 +247,24 @@ class Pipeline:
         decision: Decision,
         kubeconfig: Kubeconfig | None,
         access: Access,
+        redaction: ResponseRedaction,
     ) -> RawOutput:
         """Run the checked pipeline in the place taken for it; a command that cannot start leaves a
-        not-run completion, so "allowed, never ran" is not mistaken for "ran, then the server died"."""
+        not-run completion, so "allowed, never ran" is not mistaken for "ran, then the server died".
+
+        With filters after `|`, the tool's stdout is redacted before the first filter reads it.
+        """
         cluster = kubeconfig.cluster if kubeconfig else None
+        between = None
+        if parsed.filters:
+            known = _known_secrets(kubeconfig, access)
+
+            async def between(stdout: bytes) -> bytes:
+                stage = partial(
+                    redaction.stage, stdout, secrets=decision.secrets, known_secrets=known, parsed=parsed
+                )
+                return await asyncio.to_thread(stage) if len(stdout) > REDACT_INLINE_LIMIT else stage()
+
         try:
             return await self.executor.run(
                 parsed.pipeline,
@@ -258,6 +273,7 @@ class Pipeline:
                 cache_key=cluster.fingerprint if cluster else None,
                 admitted=True,
                 access=access,
+                between=between,
             )
         except ProxyError as exc:
             with contextlib.suppress(AuditUnavailable):
@@ -280,13 +296,10 @@ class Pipeline:
         decision: Decision,
         kubeconfig: Kubeconfig | None,
         access: Access,
+        redaction: ResponseRedaction,
     ) -> RedactedOutput:
-        known: tuple[str, ...] = kubeconfig.credentials if kubeconfig else ()
-        if server_known := access.known_secrets():  # the server's own (argocd's token), whatever the tool
-            known = (*known, *server_known)
-        redact = partial(
-            self.redactor.redact, raw, secrets=decision.secrets, known_secrets=known, parsed=parsed
-        )
+        known = _known_secrets(kubeconfig, access)
+        redact = partial(redaction.finish, raw, secrets=decision.secrets, known_secrets=known, parsed=parsed)
         if len(raw.stdout) + len(raw.stderr) > REDACT_INLINE_LIMIT:
             return await asyncio.to_thread(redact)
         return redact()
@@ -336,6 +349,14 @@ class Pipeline:
     def _timeout(self, requested: float | None) -> float:
         wanted = self.command_timeout if requested is None or requested <= 0 else requested
         return min(wanted, self.max_command_timeout)
+
+
+def _known_secrets(kubeconfig: Kubeconfig | None, access: Access) -> tuple[str, ...]:
+    """The request's credentials and the server's own (argocd's token), whatever the tool."""
+    known: tuple[str, ...] = kubeconfig.credentials if kubeconfig else ()
+    if server_known := access.known_secrets():
+        known = (*known, *server_known)
+    return known
 
 
 # Commands longer than this are parsed and redacted for the audit record in a worker thread: each

@@ -287,3 +287,57 @@ def test_the_default_work_dir_is_memory_backed_unless_tmpdir_is_set(monkeypatch:
         assert default_work_dir() == Path("/dev/shm")
     monkeypatch.setenv("TMPDIR", "/var/tmp")
     assert default_work_dir() is None
+
+
+async def test_with_a_between_step_the_filters_read_only_what_it_returns() -> None:
+    seen: list[bytes] = []
+
+    async def between(stdout: bytes) -> bytes:
+        seen.append(stdout)
+        return stdout.replace(b"s3cret", b"[gone]")
+
+    raw = await make_executor().run(
+        [["printf", "user=a pw=s3cret\\nnext\\n"], ["grep", "pw"], ["head", "-n", "5"]],
+        kubeconfig=None,
+        timeout=10,
+        between=between,
+    )
+    assert seen == [b"user=a pw=s3cret\nnext\n"]  # the tool's whole stdout, once
+    assert raw.stdout == b"user=a pw=[gone]\n" and raw.exit_code == 0
+
+
+async def test_a_filter_that_stops_reading_early_ends_the_feed_quietly(tmp_path: Path) -> None:
+    tool = script(tmp_path, "tool", "import sys\nsys.stdout.write('x' * (4 << 20))")
+
+    async def between(stdout: bytes) -> bytes:
+        return stdout
+
+    raw = await make_executor({"tool": tool}, max_output_bytes=8 << 20).run(
+        [["tool"], ["head", "-c", "3"]], kubeconfig=None, timeout=10, between=between
+    )
+    assert raw.stdout == b"xxx" and raw.exit_code == 0 and not raw.timed_out
+
+
+async def test_a_tool_that_fails_still_feeds_its_filters_and_its_stderr_is_kept(tmp_path: Path) -> None:
+    tool = script(tmp_path, "tool", "import sys\nprint('partial')\nsys.stderr.write('boom\\n')\nsys.exit(3)")
+
+    async def between(stdout: bytes) -> bytes:
+        return stdout.upper()
+
+    raw = await make_executor({"tool": tool}).run(
+        [["tool"], ["head", "-n", "5"]], kubeconfig=None, timeout=10, between=between
+    )
+    assert raw.stdout == b"PARTIAL\n" and raw.stderr == b"boom\n"
+    assert raw.exit_code == 0  # the last stage's, as a shell without pipefail reports it
+
+
+async def test_the_deadline_covers_the_tool_and_its_filters_together(tmp_path: Path) -> None:
+    stuck = script(tmp_path, "stuck", "import time\ntime.sleep(30)")
+
+    async def between(stdout: bytes) -> bytes:
+        return stdout
+
+    raw = await make_executor({"uniq": stuck}).run(
+        [["printf", "x\\n"], ["uniq"]], kubeconfig=None, timeout=1, between=between
+    )
+    assert raw.timed_out  # the stuck filter was ended by the request's one deadline

@@ -11,6 +11,7 @@ under policies/default.yaml, operator-dev.yaml and permissive.yaml, in that orde
     p  denied by builtin:pipes                       s  denied by builtin:secrets
     x  denied by the rule no-exec-or-credentials     0  denied by the policy's default
     e  denied by builtin:never-run (`kubectl edit`: an editor on the proxy's host)
+    t  denied by builtin:templates (a template over secret-bearing kinds that may print values)
 
 REFUSED rows: (tool, command): the parser refuses them (code invalid_command), so every policy does.
 Every row is parsed with the kubeconfig's default namespace `default`.
@@ -31,6 +32,7 @@ CODES: dict[str, tuple[str, str | None]] = {
     "x": ("deny", "no-exec-or-credentials"),
     "0": ("deny", "default"),
     "e": ("deny", "builtin:never-run"),
+    "t": ("deny", "builtin:templates"),
 }
 
 ALL = sorted(  # kubectl's category `all`, as the test cluster's discovery reports it
@@ -131,7 +133,7 @@ OK: list[tuple[str, str, str, str, tuple[str, ...], tuple[str, ...], str]] = [
         "read",
         ("pods",),
         ("default",),
-        "a a a",
+        "t t t",
     ),
     ("kubectl", "get pods --sort-by=.metadata.name", "get", "read", ("pods",), ("default",), "a a a"),
     (
@@ -1075,7 +1077,7 @@ OK: list[tuple[str, str, str, str, tuple[str, ...], tuple[str, ...], str]] = [
         "read",
         ("pods",),
         ("default",),
-        "a a a",
+        "t t t",
     ),
 ]
 

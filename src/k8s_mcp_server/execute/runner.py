@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 import weakref
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,10 @@ READ_CHUNK = 256 * 1024
 # in total (bench/bench_executor.py: 283 MB peak for 50 concurrent 20 MB outputs).
 LARGE_OUTPUT_BYTES = 256 * 1024
 MAX_LARGE_OUTPUTS = 2
+
+# What the tool printed -> what its filters read: the pipeline passes the redactor, so that a filter
+# after `|` only ever sees redacted objects (issue: transforms see only redacted data).
+Between = Callable[[bytes], Awaitable[bytes]]
 
 
 def resolve_binaries(configured: Mapping[str, Path | None], names: Sequence[str]) -> dict[str, Path]:
@@ -145,6 +149,7 @@ class Executor:
         cache_key: str | None = None,
         admitted: bool = False,
         access: Access | None = None,
+        between: Between | None = None,
     ) -> RawOutput:
         """Run `pipeline` (argv per stage, program names unresolved) and return what it printed.
 
@@ -152,6 +157,8 @@ class Executor:
         that carry the very same kubeconfig, so no caller reads or seeds another caller's cache.
         `access` (from `access()`) adds what the tool needs to reach its server (argocd's configured
         server and token, read now) to the first stage's environment only, never to a filter's.
+        `between` (the redactor) turns what the tool printed into what the filters read; without it
+        the stages are joined by pipes directly.
         """
         argvs = [self._resolve(stage, first=i == 0) for i, stage in enumerate(pipeline)]
         admission: contextlib.AbstractContextManager[None] = (
@@ -164,7 +171,9 @@ class Executor:
                     env = ws.environment()
                     extra = access.child_environment() if access is not None else {}
                     tool_env = {**env, **extra} if extra else env
-                    return await self._run(argvs, env, str(ws.root), timeout, tool_env=tool_env)
+                    return await self._run(
+                        argvs, env, str(ws.root), timeout, tool_env=tool_env, between=between
+                    )
 
     @contextlib.contextmanager
     def admit(self) -> Iterator[None]:
@@ -218,18 +227,72 @@ class Executor:
         timeout: float,
         *,
         tool_env: dict[str, str] | None = None,
+        between: Between | None = None,
     ) -> RawOutput:
+        """Run the stages under one deadline. With `between` and filters, the tool runs alone first;
+        its stdout, passed through `between` (the redactor), is what the first filter reads."""
         started = time.perf_counter()
         procs: list[Child] = []
-        transports: list[asyncio.BaseTransport] = []
         ticket = self._lanes.ticket()
         out, err = _Capped(self._max_output, ticket), _Capped(self._max_output, ticket)
+        timed_out = False
+        truncated = False
+        try:
+            try:
+                async with asyncio.timeout(timeout):
+                    if between is None or len(argvs) == 1:
+                        await self._stages(argvs, None, out, err, env, cwd, tool_env, procs)
+                    else:
+                        first = _Capped(self._max_output, ticket)
+                        await self._stages(argvs[:1], None, first, err, env, cwd, tool_env, procs)
+                        await self._finish(procs[:1])  # capped: the tool is not read further
+                        truncated = first.truncated
+                        fed = await between(first.value())
+                        first.chunks.clear()
+                        await self._stages(argvs[1:], fed, out, err, env, cwd, None, procs)
+            except TimeoutError:
+                timed_out = True
+            exit_code = await self._finish(procs)
+        except BaseException:
+            ticket.release()
+            await self._finish(procs)
+            raise
+        raw = RawOutput(
+            stdout=out.value(),
+            stderr=err.value(),
+            exit_code=exit_code,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            truncated=truncated or out.truncated or err.truncated,
+            timed_out=timed_out,
+        )
+        ticket.bind(raw)
+        return raw
+
+    async def _stages(
+        self,
+        argvs: list[list[str]],
+        feed: bytes | None,
+        out: _Capped,
+        err: _Capped,
+        env: dict[str, str],
+        cwd: str,
+        tool_env: dict[str, str] | None,
+        procs: list[Child],
+    ) -> None:
+        """Start `argvs` joined by pipes (the first reads `feed`, or nothing), read the last one's stdout
+        and every stderr until EOF or a cap, then wait for the stages. Started stages go to `procs`."""
+        transports: list[asyncio.BaseTransport] = []
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         owned = [out_r, out_w, err_r, err_w]  # fds this function still has to close
-        timed_out = False
+        feeder: asyncio.Task[None] | None = None
+        first = len(procs)
         try:
             stdin: int = subprocess.DEVNULL
+            feed_w = -1
+            if feed is not None:
+                stdin, feed_w = os.pipe()
+                owned += [stdin, feed_w]
             for i, argv in enumerate(argvs):
                 last = i == len(argvs) - 1
                 next_r, stage_out = (-1, out_w) if last else os.pipe()
@@ -243,39 +306,25 @@ class Executor:
                         os.close(fd)
                         owned.remove(fd)
                 stdin = next_r
-            for fd in (err_w,):
-                os.close(fd)
-                owned.remove(fd)
+            os.close(err_w)
+            owned.remove(err_w)
+            if feed is not None:
+                owned.remove(feed_w)
+                feeder = asyncio.ensure_future(_feed(feed_w, feed, transports))
             out_reader = await self._reader(out_r, transports)
             owned.remove(out_r)
             err_reader = await self._reader(err_r, transports)
             owned.remove(err_r)
-            try:
-                async with asyncio.timeout(timeout):
-                    if await _read_both(out, out_reader, err, err_reader):
-                        await asyncio.gather(*(p.wait() for p in procs))
-            except TimeoutError:
-                timed_out = True
-            exit_code = await self._finish(procs)
-        except BaseException:
-            ticket.release()
-            await self._finish(procs)
-            raise
+            if await _read_both(out, out_reader, err, err_reader):
+                await asyncio.gather(*(p.wait() for p in procs[first:]))
         finally:
+            if feeder is not None:
+                feeder.cancel()
+                await asyncio.gather(feeder, return_exceptions=True)
             for transport in transports:
                 transport.close()
             for fd in owned:
                 os.close(fd)
-        raw = RawOutput(
-            stdout=out.value(),
-            stderr=err.value(),
-            exit_code=exit_code,
-            duration_ms=(time.perf_counter() - started) * 1000,
-            truncated=out.truncated or err.truncated,
-            timed_out=timed_out,
-        )
-        ticket.bind(raw)
-        return raw
 
     @staticmethod
     async def _reader(fd: int, transports: list[asyncio.BaseTransport]) -> asyncio.StreamReader:
@@ -328,6 +377,25 @@ async def _read_both(
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _feed(fd: int, data: bytes, transports: list[asyncio.BaseTransport]) -> None:
+    """Write `data` into the pipe `fd` (the first filter's stdin), then close it; a filter that stops
+    reading early (`head`) ends the write, as it would in a shell."""
+    loop = asyncio.get_running_loop()
+    pipe = os.fdopen(fd, "wb", buffering=0)
+    try:
+        transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, pipe)
+    except BaseException:
+        pipe.close()
+        raise
+    transports.append(transport)
+    writer = asyncio.StreamWriter(transport, protocol, None, loop)
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        for i in range(0, len(data), READ_CHUNK):
+            writer.write(data[i : i + READ_CHUNK])
+            await writer.drain()
+    transport.close()
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

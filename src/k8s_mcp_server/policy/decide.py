@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from k8s_mcp_server.contracts import CommandClass, Decision, ParsedCommand
+from k8s_mcp_server.parse.templates import template_refusal
 from k8s_mcp_server.policy.globs import GlobSet
 from k8s_mcp_server.policy.model import CompiledPolicy, CompiledRule
 from k8s_mcp_server.policy.vocab import parser_vocabulary
@@ -15,6 +16,7 @@ READ_ONLY = "builtin:read-only"
 SECRETS = "builtin:secrets"
 NAMESPACES = "builtin:namespaces"
 NEVER = "builtin:never-run"
+TEMPLATES = "builtin:templates"
 DEFAULT = "default"
 
 _READ_ONLY_CLASSES = frozenset({CommandClass.READ, CommandClass.LOCAL, CommandClass.SENSITIVE_READ})
@@ -46,6 +48,8 @@ def _evaluate(policy: CompiledPolicy, parsed: ParsedCommand) -> Decision:
             f"(rule {GUARDED_FLAG}); send the kubeconfig in the X-Kubeconfig header and drop the flag"
         )
         return _deny(policy, GUARDED_FLAG, reason, matched_ids, dry_run_applies=False)
+    if (why := template_refusal(parsed)) is not None:
+        return _deny(policy, TEMPLATES, f"{why} (rule {TEMPLATES})", matched_ids, dry_run_applies=False)
     for check in (_pipes, _read_only, _secrets, _namespaces):
         found = check(policy, parsed)
         if found is not None:
