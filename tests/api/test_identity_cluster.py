@@ -121,7 +121,8 @@ async def test_the_same_scale_command_is_allowed_for_one_principal_and_denied_fo
     assert not allowed.isError, text_of(allowed)
     assert replicas(cluster, setup.namespace) == 3
 
-    request_id = json.loads(text_of(allowed))["request_id"]
+    assert allowed.structuredContent is not None
+    request_id = allowed.structuredContent["request_id"]
     mine = [
         r for r in audit_records(setup.server) if r["transport"] == "mcp" and "replicas=3" in r["command"]
     ]

@@ -40,8 +40,11 @@ class Server:
             self.process.wait()
 
 
-def start_server(tmp: Path, env: Mapping[str, str], *, name: str = "server") -> Server:
-    port = free_port()
+def start_server(
+    tmp: Path, env: Mapping[str, str], *, name: str = "server", port: int | None = None
+) -> Server:
+    """`port`: a given one (a restart on the same address), else a free one."""
+    port = port or free_port()
     audit = tmp / f"{name}-audit.jsonl"
     log_path = tmp / f"{name}.log"
     full_env = {

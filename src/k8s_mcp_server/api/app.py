@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from k8s_mcp_server import __version__
@@ -19,6 +20,7 @@ from k8s_mcp_server.api.ratelimit import RateLimited, RateLimiter
 from k8s_mcp_server.api.routes import build_router
 from k8s_mcp_server.api.state import AppState
 from k8s_mcp_server.api.transport import HostOriginGuard, default_allowed_hosts
+from k8s_mcp_server.api.validation import validation_error
 from k8s_mcp_server.audit import AuditLog
 from k8s_mcp_server.contracts import TOOLS
 from k8s_mcp_server.errors import ProxyError
@@ -159,6 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             headers["WWW-Authenticate"] = "Bearer"
         return JSONResponse(status_code=exc.status, content={"detail": detail}, headers=headers)
 
-    mount_mcp(app, state, max_command_timeout=settings.max_command_timeout, description=DESCRIPTION)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    mount_mcp(app, state, description=DESCRIPTION, summary=policy_summary)
     app.add_middleware(McpGate, state=state)
     return app

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from k8s_mcp_server.api.auth import Authenticator
@@ -37,7 +36,6 @@ class AppState:
     metrics: Metrics
     limiter: RateLimiter
     guard: HostOriginGuard
-    mcp_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     _versions: dict[str, Any] | None = None
 
     async def audit_rejection(self, request: CommandRequest, exc: ProxyError) -> None:
