@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Literal
 
+from k8s_mcp_server.audit.arguments import redact_structured_argv, redact_structured_command
 from k8s_mcp_server.audit.secrets import redact_argv, redact_command, redact_text
 from k8s_mcp_server.contracts import ClusterRef, CommandRequest, Decision, ParsedCommand, RedactedOutput
 from k8s_mcp_server.errors import ProxyError
@@ -144,7 +145,8 @@ def _common(
         names: list[str] = []
     else:
         namespaces = list(parsed.namespaces)
-        argv = redact_argv(parsed.argv)
+        # Structured arguments first (patch documents, --set-json, pairs), then the flag and text rules.
+        argv = redact_argv(redact_structured_argv(parsed.argv))
         filters = [redact_argv(stage) for stage in parsed.filters]
         verbs = [parsed.verb] if parsed.verb else []
         resources = list(parsed.resources)
@@ -155,7 +157,7 @@ def _common(
         "transport": request.transport,
         "source_ip": request.source_ip,
         "tool": parsed.tool if parsed is not None else request.tool,
-        "command": redact_command(request.command),
+        "command": redact_command(redact_structured_command(request.command)),
         "argv": argv,
         "filters": filters,
         "verbs": verbs,
