@@ -393,6 +393,11 @@ class McpEndpoint:
             return
         rpc_id = message.get("id")
         method = message.get("method")
+        if ("id" in message and (isinstance(rpc_id, bool) or not isinstance(rpc_id, str | int))) or (
+            "method" in message and not isinstance(method, str)
+        ):
+            await _jsonrpc_error(send, 400, None, INVALID_REQUEST, "a JSON-RPC id is a string or an integer")
+            return
         session = _header(scope, MCP_SESSION_ID_HEADER.encode()) or ""
         owner = bucket_key(key.principal if key else ANONYMOUS, source_ip, anonymous=key is None)
         if method == "notifications/cancelled":
