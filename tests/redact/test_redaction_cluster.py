@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import gzip
 import json
 import re
 import subprocess
 import sys
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import TextContent
@@ -412,7 +415,8 @@ def test_no_canary_reaches_the_caller_over_rest_in_any_command_form(
             ran.append(command)
         else:
             assert res.status_code in (400, 403), res.text
-            refused.append(f"{tool} {command} -> {res.json()['detail']['code']}")
+            detail = res.json()["detail"]
+            refused.append(f"{tool} {command} -> {detail['code']} {detail.get('rule')}")
     print(f"\n{len(ran)} command forms ran through the proxy; refused: {refused}")
     for command, labels in leaked:
         print(f"LEAK {command}: {labels}")
@@ -420,7 +424,15 @@ def test_no_canary_reaches_the_caller_over_rest_in_any_command_form(
         print(f"FAILED {command}: {error}")
     assert leaked == []
     assert failed == []
-    assert refused == ["kubectl config view --raw -> policy_denied"]
+    # templates over Secrets, workloads and ConfigMaps that could print values are refused before they
+    # run (ask for -o json | jq instead); the value-free ones (names, labels) ran above
+    templated = [
+        f"{tool} {command} -> policy_denied builtin:templates"
+        for tool, command in _rest_forms(planted)
+        if any(f"-o {fmt}" in command for fmt in ("jsonpath", "go-template", "custom-columns"))
+    ]
+    assert len(templated) >= 19
+    assert refused == [*templated, "kubectl config view --raw -> policy_denied builtin:guarded-flag"]
     assert "cluster list" in ran  # a stand-in ran: its output went through the redactor
     assert len(ran) >= MIN_FORMS
 
@@ -449,7 +461,7 @@ async def test_no_canary_reaches_an_mcp_client(
     ns, n = planted.ns, planted.names
     calls = [
         ("kubectl", f"get secret {n['opaque']} -n {ns} -o yaml"),
-        ("kubectl", f"get secret {n['opaque']} -n {ns} -o jsonpath='{{.data.password}}'"),
+        ("kubectl", f"get secret {n['opaque']} -n {ns} -o json | jq -r .data.password"),
         ("kubectl", f"describe secret {n['sa_token']} -n {ns}"),
         ("kubectl", f"get deploy {n['deploy']} -n {ns} -o json | jq '.spec.template.spec.containers'"),
         ("kubectl", f"get secret sh.helm.release.v1.{planted.release}.v1 -n {ns} -o json"),
@@ -468,3 +480,163 @@ async def test_no_canary_reaches_an_mcp_client(
             assert not result.isError, text[:500]
             assert json.loads(text)["exit_code"] == 0, text[:500]
             assert leaks(text, planted.canaries) == [], command
+
+
+# --- transforms: what a template, a filter, stderr or an exit code could make of a secret ----------
+
+_PUNCT = "!#%&()*+,."  # base-11 digits 0-9 spelled in punctuation, "/" between characters
+_PUNCT_MAP = "{" + ",".join(f'"{d}":"{p}"' for d, p in zip("0123456789", _PUNCT, strict=True)) + "}"
+_CODES = re.compile(r"\d{2,3}(?:[\s,/]+\d{2,3}){7,}")
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2}){8,}")
+_PUNCT_RUN = re.compile("[" + re.escape(_PUNCT) + "/]{16,}")
+
+
+def _decodings(text: str) -> Iterator[str]:
+    """`text` and what an attacker's encodings of it decode to: URL encoding, characters split apart,
+    decimal code points, hex, and the punctuation digits above."""
+    yield text
+    yield urllib.parse.unquote(text)
+    yield re.sub(r"[\s,/\"\[\]]", "", text)
+    for match in _CODES.finditer(text):
+        yield "".join(chr(int(n)) for n in re.findall(r"\d+", match.group()) if int(n) < 0x110000)
+    for match in _HEX.finditer(text):
+        with contextlib.suppress(ValueError):
+            yield bytes.fromhex(match.group()).decode("utf-8", errors="ignore")
+    digits = {p: d for d, p in zip("0123456789", _PUNCT, strict=True)}
+    for match in _PUNCT_RUN.finditer(text):
+        numbers = ["".join(digits.get(c, "") for c in part) for part in match.group().split("/")]
+        yield "".join(chr(int(n)) for n in numbers if n and int(n) < 0x110000)
+
+
+def transform_leaks(text: str, canaries: Canaries) -> list[str]:
+    return sorted({label for layer in _decodings(text) for label in leaks(layer, canaries)})
+
+
+def _transform_forms(f: Fixture) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(forms that must be refused, forms that run and must return nothing recoverable)."""
+    ns, n, rel = f.ns, f.names, f.release
+    sec = f"get secret {n['opaque']} -n {ns}"
+    pw = ".data.password|@base64d"
+    deploy = f"get deploy {n['deploy']} -n {ns} -o json"
+    env = ".spec.template.spec.containers[].env[].value"
+    refused = [
+        ("kubectl", f"{sec} --template '{{{{.data.password|base64decode}}}}'"),
+        ("kubectl", f"{sec} --template='{{{{printf \"%x\" .data.password}}}}'"),
+        ("kubectl", f"{sec} -o go-template --template='{{{{.data.password | base64decode | urlquery}}}}'"),
+        (
+            "kubectl",
+            f"wait --for=delete secret/{n['opaque']} -n {ns} --timeout=1s -o go-template='{{{{.data}}}}'",
+        ),
+        ("kubectl", f"label secret {n['opaque']} -n {ns} a=b --dry-run=client -o jsonpath='{{.data}}'"),
+        (
+            "kubectl",
+            f"get deploy {n['deploy']} -n {ns} -o go-template='{{{{range .spec.template.spec.containers}}}}{{{{.env}}}}{{{{end}}}}'",  # noqa: E501
+        ),
+        ("kubectl", f"get cm {n['cm']} -n {ns} -o custom-columns=P:.data.password"),
+        ("helm", f"get all {rel} -n {ns} --template '{{{{.Release.Config}}}}'"),
+        (
+            "helm",
+            f"get all {rel} -n {ns} --template '{{{{range $k, $v := .Release.Config}}}}{{{{$v}}}}{{{{end}}}}'",  # noqa: E501
+        ),
+    ]
+    ran = [
+        # a value-free jsonpath/go-template that fails at run time: kubectl dumps the object it was given
+        ("kubectl", f"{sec} -o jsonpath='{{.metadata.name.x}}' --allow-missing-template-keys=false"),
+        ("kubectl", f"get secret {n['applied']} -n {ns} -o go-template='{{{{.metadata.name.x}}}}'"),
+        ("kubectl", f"get secrets -n {ns} -o jsonpath='{{.items[*].metadata.name.x}}' --allow-missing-template-keys=false"),  # noqa: E501
+        # jq writes to stderr, or halts with a message
+        ("kubectl", f"{sec} -o json | jq '{pw}|error'"),
+        ("kubectl", f"{sec} -o json | jq '.data|map_values(@base64d)|debug|length'"),
+        ("kubectl", f"{sec} -o json | jq '.data|map_values(@base64d)|stderr|length'"),
+        ("kubectl", f"{sec} -o json | jq -r '{pw}|halt_error'"),
+        ("kubectl", f"{sec} -o json | jq -r '.data|map_values(@base64d)|tostring|halt_error(1)'"),
+        # encodings the pattern pass cannot recognise
+        ("kubectl", f"{sec} -o json | jq -r '{pw}|explode|map(tostring|split(\"\")|map({_PUNCT_MAP}[.])|join(\"\"))|join(\"/\")'"),  # noqa: E501
+        ("kubectl", f"{sec} -o json | jq -r '[({pw}), \"abcdefghijklmnopqrstuvwxyz0123456789\"]|join(\" \")'"),  # noqa: E501
+        ("kubectl", f"{sec} -o json | jq -c '{pw}|explode'"),
+        ("kubectl", f"{sec} -o json | jq -r '.data[]|@base64d|@uri'"),
+        ("kubectl", f"{sec} -o json | jq -r '.data[]|@base64d|explode|map(tostring)|join(\",\")'"),
+        ("kubectl", f"get secrets -n {ns} -o yaml | grep -o -E '[A-Za-z0-9+/=]{{20,}}'"),
+        # secret-bearing fields outside Secrets
+        ("kubectl", f"{deploy} | jq -r '{env}|@uri'"),
+        ("kubectl", f"{deploy} | jq -r '{env}|split(\"\")|join(\" \")'"),
+        ("kubectl", f"{deploy} | jq -r '{env}|explode|map(tostring)|join(\",\")'"),
+        ("kubectl", f"get deploy {n['deploy']} -n {ns} -o yaml | grep -o -E 'cnry[0-9a-f]+'"),
+        ("kubectl", f"get cm {n['cm']} -n {ns} -o json | jq -r '.data[]|@uri'"),
+        ("kubectl", f"get cm {n['cm']} -n {ns} -o json | jq -r '.data[]|split(\"\")|join(\" \")'"),
+        ("kubectl", f"get cm {n['cm']} -n {ns} -o yaml | grep -o -E 'cnry[0-9a-f]+'"),
+        ("helm", f"get values {rel} -n {ns} -o json | jq -r '.[]|@uri'"),
+        ("helm", f"get values {rel} -n {ns} -a -o json | jq -r '[paths(scalars) as $p | getpath($p)|tostring]|join(\" \")|explode|map(tostring)|join(\",\")'"),  # noqa: E501
+        ("helm", f"get manifest {rel} -n {ns} | grep -o -E 'cnry[0-9a-f]+'"),
+        ("helm", f"get all {rel} -n {ns} | grep -o -E 'cnry[0-9a-f]+'"),
+        ("kubectl", "config view --minify -o json | jq -r '.users[].user|to_entries[]|.value|tostring|@uri'"),
+    ]  # fmt: skip
+    return refused, ran
+
+
+def test_no_transform_of_a_secret_reaches_the_caller(
+    proxy: Server, planted: Fixture, admin_headers: dict[str, str], cluster: Cluster
+) -> None:
+    canaries = Canaries(dict(planted.canaries.values))
+    admin = yaml.safe_load(cluster.admin.read_text())
+    for i, user in enumerate(admin["users"]):
+        for key in ("token", "client-key-data"):
+            if value := user["user"].get(key):
+                canaries.values[f"admin-{i}-{key}"] = value
+    must_refuse, must_run = _transform_forms(planted)
+    leaked: list[tuple[str, list[str]]] = []
+    for tool, command in must_refuse:
+        res = _post(proxy, admin_headers, tool, command)
+        assert res.status_code == 403, (command, res.text[:300])
+        detail = res.json()["detail"]
+        assert detail["rule"] == "builtin:templates" and "-o json" in detail["message"], command
+        assert not transform_leaks(res.text, canaries)
+    for tool, command in must_run:
+        res = _post(proxy, admin_headers, tool, command)
+        assert res.status_code == 200, (command, res.text[:300])
+        if found := transform_leaks(res.text, canaries):
+            leaked.append((f"{tool} {command}", found))
+    assert leaked == []
+
+
+def test_a_filters_chosen_exit_code_spells_nothing_of_the_secret(
+    proxy: Server, planted: Fixture, admin_headers: dict[str, str]
+) -> None:
+    value = planted.canaries.values["opaque-password"]
+    sec = f"get secret {planted.names['opaque']} -n {planted.ns} -o json"
+    codes = []
+    for index in range(4, 10):  # past the canaries' fixed "cnry" prefix
+        command = f"{sec} | jq '(.data.password|@base64d|explode|.[{index}]) as $c | \"x\"|halt_error($c)'"
+        body = _post(proxy, admin_headers, "kubectl", command).json()
+        codes.append(body["exit_code"])
+    assert "".join(chr(c) if 0 < c < 256 else "?" for c in codes) != value[4:10]
+
+
+def test_the_failing_template_dump_is_cut_but_the_error_is_kept(
+    proxy: Server, planted: Fixture, admin_headers: dict[str, str]
+) -> None:
+    command = (
+        f"get secret {planted.names['applied']} -n {planted.ns} -o jsonpath='{{.metadata.name.x}}' "
+        "--allow-missing-template-keys=false"
+    )
+    body = _post(proxy, admin_headers, "kubectl", command).json()
+    assert body["exit_code"] != 0
+    text = json.dumps(body)
+    assert "error executing jsonpath" in text and "removed by k8s-mcp-server" in text
+    assert "last-applied-configuration" not in text and "map[string]interface" not in text
+
+
+async def test_no_transform_of_a_secret_reaches_an_mcp_client(
+    proxy: Server, planted: Fixture, admin_headers: dict[str, str]
+) -> None:
+    must_refuse, must_run = _transform_forms(planted)
+    async with (
+        httpx.AsyncClient(headers=admin_headers, timeout=120) as http,
+        streamable_http_client(f"{proxy.url}/mcp", http_client=http) as (read, write, _),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        for tool, command in [*must_refuse[:3], *must_run[:12]]:
+            result = await session.call_tool(tool, {"command": command})
+            text = "".join(c.text for c in result.content if isinstance(c, TextContent))
+            assert transform_leaks(text, planted.canaries) == [], command
