@@ -96,3 +96,12 @@ def test_output_without_a_dump_is_returned_as_it_is() -> None:
     counts: dict[str, int] = {}
     text = 'error: pods "x" not found\n\tindented detail\n'
     assert drop_template_dumps(text, counts) is text and counts == {}
+
+
+def test_over_redaction_replaces_tokens_made_only_of_punctuation(redactor: Redactor) -> None:
+    # a template over a Secret that got past the policy (second line): symbols can spell digits
+    spelled = "!# %& () *+ ,. !! ## %% && (( ))"
+    raw = RawOutput(stdout=spelled.encode(), stderr=b"", exit_code=0, duration_ms=1.0)
+    out = redactor.redact(raw, parsed=_secret_read("go-template={{.data.password}}", ()))
+    assert out.stdout.split() == [w for w in out.stdout.split() if w.startswith("[REDACTED:secret-data:")]
+    assert len(out.stdout.split()) == len(spelled.split())

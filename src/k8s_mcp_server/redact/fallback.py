@@ -24,11 +24,12 @@ def _is_structure(token: str) -> bool:
 
 
 def redact_tokens(text: str, ph: Placeholders, counts: MutableMapping[str, int], rule: str) -> str:
-    """Replace every whitespace-separated token that is not punctuation or a placeholder."""
+    """Replace every whitespace-separated token but placeholders, punctuation included: tokens made
+    only of punctuation are as able to spell a value as any other (one symbol per digit)."""
 
     def sub(match: re.Match[str]) -> str:
         token = match.group()
-        if _is_structure(token) or is_placeholder(token):
+        if is_placeholder(token):
             return token
         counts[rule] = counts.get(rule, 0) + 1
         return ph.make(rule, token)
