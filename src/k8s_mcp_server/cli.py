@@ -1,4 +1,4 @@
-"""`k8s-mcp-server serve | policy … | audit … | keys …`."""
+"""`k8s-mcp-server serve | policy … | audit … | keys … | kubeconfig export`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from k8s_mcp_server.api.transport import needs_host_list
 from k8s_mcp_server.audit import add_audit_commands
 from k8s_mcp_server.errors import PolicyError
 from k8s_mcp_server.keys import add_keys_commands
+from k8s_mcp_server.kubeconfig.cli import add_kubeconfig_commands
 from k8s_mcp_server.policy import add_policy_commands
 from k8s_mcp_server.settings import Settings
 
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_policy_commands(sub)
     add_audit_commands(sub)
     add_keys_commands(sub)
+    add_kubeconfig_commands(sub)
     return parser
 
 

@@ -103,18 +103,6 @@ def _exec_plugin(files: Files) -> Callable[[dict[str, Any]], None]:
     return change
 
 
-def _exec_in_unused_user(files: Files) -> Callable[[dict[str, Any]], None]:
-    def apply(doc: dict[str, Any]) -> None:
-        doc["users"].append(
-            {
-                "name": "other",
-                "user": {"exec": {"command": "/bin/sh", "args": ["-c", f"touch {files.marker}"]}},
-            }
-        )
-
-    return apply
-
-
 def _replace(key: str, value: object, *drop: str) -> Callable[[dict[str, Any]], None]:
     def change(body: dict[str, Any]) -> None:
         for name in drop:
@@ -142,7 +130,6 @@ def cases(cluster: Cluster, files: Files) -> dict[str, tuple[str, str]]:
     canary = str(files.canary)
     changes: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
         "exec plugin": (with_user(_exec_plugin(files)), "unsafe_kubeconfig"),
-        "exec plugin in a user the context does not use": (_exec_in_unused_user(files), "unsafe_kubeconfig"),
         "auth-provider": (
             with_user(_replace("auth-provider", {"name": "oidc"}, "client-key-data")),
             "unsafe_kubeconfig",
@@ -205,7 +192,6 @@ def cases(cluster: Cluster, files: Files) -> dict[str, tuple[str, str]]:
 
 CASE_NAMES = [
     "exec plugin",
-    "exec plugin in a user the context does not use",
     "auth-provider",
     "tokenFile",
     "client-certificate path",

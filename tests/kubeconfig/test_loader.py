@@ -37,17 +37,16 @@ def server(url: str) -> dict[str, Any]:
 
 HOSTILE_CONFIGS: list[tuple[str, dict[str, Any], str]] = [
     ("exec plugin", config(**{"users.0.user.exec": EXEC}), UNSAFE),
-    ("exec plugin in a user no context selects", config(**{"users.1.user.exec": EXEC}), UNSAFE),
     ("auth-provider", config(**{"users.0.user.auth-provider": {"name": "oidc", "config": {}}}), UNSAFE),
     (
         "tokenFile",
         config(**{"users.0.user.tokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token"}),
         UNSAFE,
     ),
-    ("client-key path", config(**{"users.1.user.client-key": "/etc/kubernetes/pki/admin.key"}), UNSAFE),
+    ("client-key path", config(**{"users.0.user.client-key": "/etc/kubernetes/pki/admin.key"}), UNSAFE),
     (
         "client-certificate path",
-        config(**{"users.1.user.client-certificate": "/root/.kube/cert.pem"}),
+        config(**{"users.0.user.client-certificate": "/root/.kube/cert.pem"}),
         UNSAFE,
     ),
     (
@@ -85,11 +84,6 @@ HOSTILE_CONFIGS: list[tuple[str, dict[str, Any], str]] = [
     ("userinfo in the URL", server("https://admin:hunter2@k8s.example.com"), UNSAFE),
     ("file scheme", server("file:///etc/passwd"), UNSAFE),
     ("unix socket scheme", server("unix:///var/run/docker.sock"), UNSAFE),
-    (
-        "metadata in a cluster no context selects",
-        config(**{"clusters.1.cluster.server": "https://169.254.169.254"}),
-        UNSAFE,
-    ),
     ("no scheme", server("k8s.example.com:6443"), INVALID),
     ("percent-encoded host", server("https://%31%36%39.254.169.254"), INVALID),
     ("tab in the URL", server("https://k8s.example.com\t/"), INVALID),
@@ -115,7 +109,7 @@ HOSTILE_CONFIGS: list[tuple[str, dict[str, Any], str]] = [
     ("entry without name", config(**{"users.0.name": DELETE}), INVALID),
     ("token not a string", config(**{"users.0.user.token": [TOKEN]}), INVALID),
     ("insecure flag not a bool", config(**{"clusters.0.cluster.insecure-skip-tls-verify": "true"}), INVALID),
-    ("key data not base64", config(**{"users.1.user.client-key-data": "not base64!"}), INVALID),
+    ("key data not base64", config(**{"users.0.user.client-key-data": "not base64!"}), INVALID),
     ("namespace not a DNS label", config(**{"contexts.0.context.namespace": "Dev/../x"}), INVALID),
     ("no contexts", config(contexts=[], **{"current-context": DELETE}), INVALID),
 ]
@@ -301,10 +295,13 @@ def test_context_namespace_is_none_when_the_context_has_none() -> None:
     assert loaded.cluster.context_namespace is None
 
 
-def test_credentials_hold_every_users_secrets_in_raw_and_decoded_forms() -> None:
+def test_credentials_hold_the_used_users_secrets_in_raw_and_decoded_forms() -> None:
     loaded = load_kubeconfig(encode_yaml(config(**{"users.0.user.password": PASSWORD})), POLICY)
+    assert {TOKEN, PASSWORD} <= set(loaded.credentials)
+    loaded = load_kubeconfig(encode_yaml(config(**{"current-context": "side"})), POLICY)
     creds = set(loaded.credentials)
-    assert {TOKEN, PASSWORD, b64(KEY_PEM), KEY_PEM, b64(CERT_PEM), CERT_PEM} <= creds
+    assert {b64(KEY_PEM), KEY_PEM, b64(CERT_PEM), CERT_PEM} <= creds
+    assert TOKEN not in creds  # alice's token never reaches kubectl, so there is nothing to redact
     assert "MHcCAQEEIcanaryKEYbody0123456789abcdef" in creds
     assert not any("publicCA" in c for c in creds)  # the CA is not a secret
     assert list(loaded.credentials) == sorted(loaded.credentials, key=lambda c: (-len(c), c))
@@ -312,7 +309,8 @@ def test_credentials_hold_every_users_secrets_in_raw_and_decoded_forms() -> None
 
 def test_credentials_include_the_canonical_form_of_wrapped_base64_data() -> None:
     wrapped = "\n".join(b64(KEY_PEM)[i : i + 20] for i in range(0, len(b64(KEY_PEM)), 20))
-    loaded = load_kubeconfig(encode_yaml(config(**{"users.1.user.client-key-data": wrapped})), POLICY)
+    data = config(**{"users.1.user.client-key-data": wrapped, "current-context": "side"})
+    loaded = load_kubeconfig(encode_yaml(data), POLICY)
     assert b64(KEY_PEM) in loaded.credentials
     assert wrapped in loaded.credentials
 
@@ -373,8 +371,9 @@ def test_another_port_on_loopback_is_allowed_for_local_clusters() -> None:
 
 def test_messages_name_the_entry_and_what_to_change() -> None:
     with pytest.raises(KubeconfigError) as caught:
-        load_kubeconfig(encode_yaml(config(**{"users.1.user.exec": EXEC})), POLICY)
-    assert caught.value.message.startswith("users[1].user.exec runs a program on the proxy host; use a token")
+        load_kubeconfig(encode_yaml(config(**{"users.0.user.exec": EXEC})), POLICY)
+    assert caught.value.message.startswith("users[0].user.exec runs a credential plugin on the proxy host")
+    assert "run `k8s-mcp-server kubeconfig export --base64` on your machine" in caught.value.message
     with pytest.raises(KubeconfigError) as caught:
         load_kubeconfig(encode_yaml(config(**{"contexts.0.context.cluster": "gone"})), POLICY)
     assert caught.value.message == (
@@ -383,12 +382,12 @@ def test_messages_name_the_entry_and_what_to_change() -> None:
 
 
 def test_every_problem_is_reported_at_once_and_unsafe_wins() -> None:
-    data = config(**{"users.0.user.token": ["x"], "clusters.1.cluster.server": "http://169.254.169.254"})
+    data = config(**{"users.0.user.token": ["x"], "clusters.0.cluster.server": "http://169.254.169.254"})
     with pytest.raises(KubeconfigError) as caught:
         load_kubeconfig(encode_yaml(data), POLICY)
     assert caught.value.code == UNSAFE
     assert "users[0].user.token must be a string" in caught.value.message
-    assert "clusters[1].cluster.server" in caught.value.message
+    assert "clusters[0].cluster.server" in caught.value.message
 
 
 def test_userinfo_password_never_reaches_the_message() -> None:
@@ -425,12 +424,54 @@ def test_default_kubeconfig_file_that_is_missing_or_too_large_is_invalid(tmp_pat
         {"contexts.0.context.user": TOKEN},
         {"current-context": TOKEN},
         {"contexts.0.context.cluster": "pw"},
-        {"users.1.user.auth-provider": {"name": "oidc", "config": {"refresh-token": "x", "id-token": "y"}}},
+        {"users.0.user.auth-provider": {"name": "oidc", "config": {"refresh-token": "x", "id-token": "y"}}},
     ],
 )
 def test_a_name_that_equals_a_users_secret_is_cut_from_the_message(changes: dict[str, Any]) -> None:
-    data = config(**changes, **{"users.1.user.password": "pw"})
+    data = config(**changes, **{"users.1.user.password": "pw", "users.0.user.password": "pw"})
     with pytest.raises(KubeconfigError) as caught:
         load_kubeconfig(encode_yaml(data), POLICY)
     assert TOKEN not in caught.value.message
     assert "'pw'" not in caught.value.message
+
+
+UNUSED_BUT_UNSAFE: list[tuple[str, dict[str, Any]]] = [
+    ("exec plugin", {"users.1.user": {"exec": EXEC}}),
+    ("auth-provider", {"users.1.user": {"auth-provider": {"name": "gcp"}}}),
+    ("client-key path", {"users.1.user": {"client-key": "/etc/kubernetes/pki/admin.key"}}),
+    ("tokenFile", {"users.1.user": {"tokenFile": "/var/run/secrets/token"}}),
+    ("certificate-authority path", {"clusters.1.cluster.certificate-authority": "/etc/ca.crt"}),
+    ("metadata server", {"clusters.1.cluster.server": "https://169.254.169.254"}),
+    ("unknown cluster key", {"clusters.1.cluster.ca-file": "/etc/shadow"}),
+    ("unknown context key", {"contexts.1.context.cluster-ref": "x"}),
+    ("dangling reference", {"contexts.1.context.user": "gone"}),
+]
+
+
+@pytest.mark.parametrize(
+    "changes", [c for _, c in UNUSED_BUT_UNSAFE], ids=[name for name, _ in UNUSED_BUT_UNSAFE]
+)
+def test_what_the_context_in_use_does_not_name_is_dropped_before_any_check(changes: dict[str, Any]) -> None:
+    result = sanitized(encode_yaml(config(**changes)))
+    assert [c["name"] for c in result["contexts"]] == ["main"]
+    assert [c["name"] for c in result["clusters"]] == ["prod"]
+    assert [u["name"] for u in result["users"]] == ["alice"]
+
+
+def test_three_contexts_token_in_use_exec_and_file_path_unused_keep_only_the_one_in_use() -> None:
+    data = config()
+    data["users"][1] = {"name": "eks", "user": {"exec": EXEC}}
+    data["users"].append({"name": "files", "user": {"client-certificate": "c.pem", "client-key": "k.pem"}})
+    data["clusters"].append(
+        {"name": "onprem", "cluster": {"server": "https://k.corp", "certificate-authority": "ca"}}
+    )
+    data["contexts"][1] = {"name": "eks", "context": {"cluster": "staging", "user": "eks"}}
+    data["contexts"].append({"name": "onprem", "context": {"cluster": "onprem", "user": "files"}})
+    loaded = load_kubeconfig(encode_yaml(data), POLICY)
+    assert loaded.sanitized.count(b"name:") == 3
+    assert yaml.safe_load(loaded.sanitized) == sanitized(encode_yaml(base_config()))
+    for context in ("eks", "onprem"):  # the same file with another context in use is still refused
+        with pytest.raises(KubeconfigError) as caught:
+            load_kubeconfig(encode_yaml({**data, "current-context": context}), POLICY)
+        assert caught.value.code == UNSAFE
+        assert "k8s-mcp-server kubeconfig export" in caught.value.message

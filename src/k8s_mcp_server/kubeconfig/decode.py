@@ -57,5 +57,5 @@ def decode_text(data: bytes, max_bytes: int) -> str:
 def too_large(max_bytes: int) -> str:
     return (
         f"the kubeconfig is larger than {max_bytes} bytes: send only the context you need "
-        "(kubectl config view --minify --flatten --raw)"
+        "(k8s-mcp-server kubeconfig export --base64, or kubectl config view --minify --flatten --raw)"
     )

@@ -79,21 +79,19 @@ def _scrub(message: str, secrets: set[str]) -> str:
 
 
 def _load(parsed: object, data: bytes, policy: KubeconfigPolicy) -> Kubeconfig:
-    document = read_document(parsed)
+    document = read_document(parsed)  # the context in use, its cluster and its user; the rest is dropped
     problems = Problems()
-    clusters = {entry.name: clean_cluster(entry, policy, problems) for entry in document.clusters}
-    users: dict[str, dict[str, Any]] = {}
+    cluster = clean_cluster(document.cluster, policy, problems)
+    user: dict[str, Any] | None = None
     credentials: set[str] = set()
-    for entry in document.users:
-        users[entry.name], secrets = clean_user(entry, problems)
+    if document.user is not None:
+        user, secrets = clean_user(document.user, problems)
         credentials.update(secret for secret in secrets if secret.strip())
-    cluster = clusters[document.cluster.name]
     if document.cluster.body.get("server") in (None, ""):
         problems.invalid(
             f"{document.cluster.path}.server is missing; set it to the API server's https:// URL"
         )
     problems.raise_if_any()
-    user = None if document.user is None else users[document.user.name]
     return Kubeconfig(
         sanitized=sanitized_yaml(document, cluster, user),
         cluster=ClusterRef(

@@ -1,9 +1,10 @@
 """Refuse what would run a program, read a file or reach a forbidden address; keep the rest, cleaned.
 
-Every cluster and user entry is checked, used or not: a kubeconfig carrying an exec plugin is refused
-whole. Keys are a closed list: a key kubectl understands and this module does not might read a file,
-so it is refused (`unsafe_kubeconfig`). `extensions` are dropped, never written. Values are never put
-in a message.
+Called for the cluster and the user of the context in use (schema.py has dropped every other entry):
+a used exec plugin refuses the kubeconfig, an unused one is never looked at. Every refusal says what
+to run instead, on the caller's own machine. Keys are a closed list: a key kubectl understands and
+this module does not might read a file, so it is refused (`unsafe_kubeconfig`). `extensions` are
+dropped, never written. Values are never put in a message.
 """
 
 from __future__ import annotations
@@ -18,14 +19,27 @@ from k8s_mcp_server.kubeconfig.model import KubeconfigPolicy
 from k8s_mcp_server.kubeconfig.problems import Problems, show
 from k8s_mcp_server.kubeconfig.schema import Entry
 
-_FLATTEN = "kubectl config view --minify --flatten --raw embeds it"
+# What to run instead, on the caller's machine (k8s_mcp_server/kubeconfig/export.py)
+EXPORT = "k8s-mcp-server kubeconfig export --base64"
+_FLATTEN = f"run `{EXPORT}` on your machine and send its output, which embeds it"
 _FILE_KEYS = {
-    "certificate-authority": f"embed the CA as certificate-authority-data ({_FLATTEN})",
-    "client-certificate": f"embed the certificate as client-certificate-data ({_FLATTEN})",
-    "client-key": f"embed the key as client-key-data ({_FLATTEN})",
-    "tokenFile": "put the token itself in token",
+    "certificate-authority": f"embed the CA as certificate-authority-data: {_FLATTEN}",
+    "client-certificate": f"embed the certificate as client-certificate-data: {_FLATTEN}",
+    "client-key": f"embed the key as client-key-data: {_FLATTEN}",
+    "tokenFile": f"put the token itself in token: {_FLATTEN}",
 }
-_PROGRAM_KEYS = ("exec", "auth-provider")
+_PROGRAM_ADVICE = {
+    "exec": (
+        f"runs a credential plugin on the proxy host, which this server never does; run `{EXPORT}` on "
+        "your machine and send its output instead: it runs the plugin there and puts the token it "
+        "returns in place of the plugin (or use a ServiceAccount token: kubectl create token NAME)"
+    ),
+    "auth-provider": (
+        "runs a legacy auth-provider plugin (removed from kubectl in 1.26) on the proxy host; switch the "
+        f"user to its exec plugin (kubelogin, gke-gcloud-auth-plugin, ...) and run `{EXPORT}` on your "
+        "machine, or use a ServiceAccount token (kubectl create token NAME)"
+    ),
+}
 _IMPERSONATION_KEYS = ("as", "as-uid", "as-groups", "as-user-extra")
 _CLUSTER_STRINGS = ("server", "tls-server-name", "proxy-url")
 _CLUSTER_BOOLS = ("insecure-skip-tls-verify", "disable-compression")
@@ -88,11 +102,8 @@ def clean_user(entry: Entry, problems: Problems) -> tuple[dict[str, Any], list[s
             continue
         if key in _FILE_KEYS:
             problems.unsafe(f"{where} reads a file on the proxy host; {_FILE_KEYS[key]}")
-        elif key in _PROGRAM_KEYS:
-            problems.unsafe(
-                f"{where} runs a program on the proxy host; use a token or client-certificate-data "
-                "and client-key-data instead"
-            )
+        elif key in _PROGRAM_ADVICE:
+            problems.unsafe(f"{where} {_PROGRAM_ADVICE[key]}")
         elif key in _IMPERSONATION_KEYS:
             problems.unsafe(
                 f"{where} impersonates another identity, which the audit log would not show; remove it"

@@ -1,7 +1,10 @@
 """Check the shape of a parsed kubeconfig (apiVersion v1, kind Config) and pick the context to use.
 
-Lenient where kubectl is (absent apiVersion/kind, no current-context with exactly one context, dangling
-references in contexts that are not used); strict everywhere else: unknown keys, wrong types and
+Only the lists and the names in them are read for every entry: that is what finding the context in
+use takes. The bodies of the contexts, clusters and users that context does not use are never looked
+at (a developer's ~/.kube/config holds contexts for other clouds, with exec plugins and file paths);
+they are dropped and never reach kubectl. Lenient where kubectl is (absent apiVersion/kind, no
+current-context with exactly one context); strict everywhere else: unknown keys, wrong types and
 duplicate names are refused, since what we do not understand we cannot vouch for.
 """
 
@@ -32,9 +35,8 @@ class Entry:
 
 @dataclass(frozen=True, kw_only=True)
 class Document:
-    clusters: tuple[Entry, ...]
-    users: tuple[Entry, ...]
-    contexts: tuple[Entry, ...]
+    """The context in use and what it names; every other entry of the file is already dropped."""
+
     context: Entry  # the selected context
     cluster: Entry  # its cluster
     user: Entry | None  # its user; a context may name none
@@ -66,18 +68,15 @@ def read_document(data: object) -> Document:
     if current is not None and not isinstance(current, str):
         problems.invalid("current-context must be a string")
     lists = {key: _entries(key, inner, data.get(key), problems) for key, inner in _LISTS}
-    for entry in lists["contexts"]:
-        _check_context(entry, problems)
     problems.raise_if_any()
     context = _select(lists["contexts"], current or None, problems)
+    _check_context(context, problems)
+    problems.raise_if_any()
     cluster, user = _resolve(context, lists["clusters"], lists["users"], problems)
     if problems or cluster is None:
         problems.fail()
     namespace = context.body.get("namespace") or None
     return Document(
-        clusters=lists["clusters"],
-        users=lists["users"],
-        contexts=lists["contexts"],
         context=context,
         cluster=cluster,
         user=user,
