@@ -26,7 +26,8 @@ def records_of(server: Server, request_id: str) -> list[dict[str, Any]]:
 @pytest.fixture
 def one_slot_server(cluster: Cluster, standin_dir: Path, tmp_path: Path) -> Any:
     env = server_env(cluster, standin_dir, REPO / "policies" / "default.yaml")
-    env.update(K8S_MCP_MAX_CONCURRENCY="1", K8S_MCP_MAX_QUEUE="0")
+    # no wait for a place: the second request is refused while the watch holds the only one
+    env.update(K8S_MCP_MAX_CONCURRENCY="1", K8S_MCP_MAX_QUEUE="0", K8S_MCP_ADMISSION_WAIT="0")
     server = start_server(tmp_path, env)
     yield server
     server.stop()

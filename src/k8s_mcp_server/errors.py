@@ -34,8 +34,24 @@ class AuditUnavailable(ProxyError):
 
 
 class Busy(ProxyError):
+    """No place for the request in time; `retry_after` (seconds) becomes the Retry-After header."""
+
     code = "busy"
     status = 429
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ResourceLimit(ProxyError):
+    """A stage of the command was stopped by one of its resource limits (`limit` says which)."""
+
+    code = "resource_limit"
+
+    def __init__(self, message: str, *, limit: str) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class ToolUnavailable(ProxyError):

@@ -34,7 +34,7 @@ from k8s_mcp_server.contracts import (
     RedactedOutput,
 )
 from k8s_mcp_server.errors import AuditUnavailable, KubeconfigError, ProxyError
-from k8s_mcp_server.execute import Access, Executor
+from k8s_mcp_server.execute import Access, Executor, caller_key
 from k8s_mcp_server.kubeconfig import DefaultKubeconfig, Kubeconfig, KubeconfigCache, KubeconfigPolicy
 from k8s_mcp_server.parse import parse_command
 from k8s_mcp_server.policy import CompiledPolicy, evaluate
@@ -133,7 +133,7 @@ class Pipeline:
         decision = evaluate(policy, parsed)
         self.observer.stage("policy", time.perf_counter() - started)
         cluster = kubeconfig.cluster if kubeconfig else None
-        with contextlib.ExitStack() as admission:
+        async with contextlib.AsyncExitStack() as admission:
             await self._record_decision(request, parsed, decision, cluster, admission)
             started = time.perf_counter()
             redaction = self.redactor.start()
@@ -204,7 +204,7 @@ class Pipeline:
         parsed: ParsedCommand,
         decision: Decision,
         cluster: ClusterRef | None,
-        admission: contextlib.ExitStack,
+        admission: contextlib.AsyncExitStack,
     ) -> None:
         """Audit the decision before anything runs; raise PolicyDenied for a denial.
 
@@ -213,7 +213,8 @@ class Pipeline:
         """
         if decision.allowed:
             try:
-                admission.enter_context(self.executor.admit())
+                caller = caller_key(request.principal, request.source_ip)
+                await admission.enter_async_context(self.executor.admit(caller))
             except ProxyError as exc:
                 await self._audit(
                     request,

@@ -33,11 +33,38 @@ class Settings(BaseSettings):
     allow_insecure_bind: bool = False  # serve a non-loopback address without API keys (warned about)
 
     command_timeout: float = Field(default=30.0, gt=0, le=3600)  # default per-request timeout, seconds
-    max_command_timeout: float = Field(default=300.0, gt=0, le=3600)  # cap on a caller's `timeout`
+    # cap on a caller's `timeout`: a place (and a slot) is held that long at most; a watch the agent
+    # needs longer is better re-run than holding a place for minutes
+    max_command_timeout: float = Field(default=60.0, gt=0, le=3600)
     max_output_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)  # per stream
     max_concurrency: int = Field(default=16, ge=1)  # commands running at once
     max_queue: int = Field(default=32, ge=0)  # requests waiting for a slot before 429 busy
+    # places (running + queued) one caller may hold: a principal, or an anonymous source address;
+    # a quarter of the running slots, so one caller's watches leave the rest to everyone else
+    max_per_caller: int = Field(default=4, ge=1)
+    # how long a request waits for a place before 429 busy (with Retry-After): a few seconds
+    admission_wait: float = Field(default=5.0, ge=0, le=60)
     max_command_length: int = Field(default=8192, ge=16)
+
+    # Limits of every process a command starts, the CLI and each filter (execute/limits.py):
+    # data memory (RLIMIT_DATA; kubectl/helm need 64 MiB to start, `jq [range(6e7)]` 1.2 GiB), so 16
+    # concurrent commands stay under 8 GiB per stage
+    child_memory_bytes: int = Field(default=512 * 1024 * 1024, ge=16 * 1024 * 1024)
+    # CPU seconds per process (a busy-looping filter is stopped; 2 cores x 60 s would be 120 s)
+    child_cpu_seconds: int = Field(default=30, ge=1)
+    # open files per process: kubectl uses ~10 (sockets, cache files); a leak stops at this
+    child_open_files: int = Field(default=256, ge=16)
+    # processes + threads of the server's user (the kernel counts RLIMIT_NPROC per user, and does not
+    # apply it to root): a fork bomb in a child stops here; kubectl runs ~10-20 threads
+    child_processes: int = Field(default=4096, ge=64)
+
+    # Request bounds (api/connections.py, api/limits.py)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=64 * 1024)  # a kubeconfig (256 KiB) + command fit
+    max_header_bytes: int = Field(default=64 * 1024, ge=8 * 1024)  # request line + headers (X-Kubeconfig)
+    request_read_timeout: float = Field(default=10.0, gt=0, le=300)  # to receive a whole request
+    keep_alive_timeout: float = Field(default=5.0, gt=0, le=300)  # idle connection between requests
+    max_connections: int = Field(default=1024, ge=16)  # open connections in all
+    max_connections_per_source: int = Field(default=64, ge=1)  # open connections per client address
 
     kubectl: Path | None = None
     helm: Path | None = None
@@ -96,7 +123,9 @@ class Settings(BaseSettings):
         return value
 
     # Identity and transport protection (docs/identity.md)
-    rate_limit_per_minute: int = Field(default=0, ge=0)  # per principal; 0 = off
+    # tool calls per principal (anonymous: per source address) per minute, bursts of as many; 0 = off.
+    # 120: an agent's tool calls rarely exceed one a second, a flood is held to two a second
+    rate_limit_per_minute: int = Field(default=120, ge=0)
     # Host header values accepted (DNS rebinding); unset = loopback names with and without the port.
     # Comma-separated in the environment; `name:*` allows any port.
     allowed_hosts: Annotated[tuple[str, ...] | None, NoDecode] = None

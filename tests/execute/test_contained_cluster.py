@@ -53,6 +53,11 @@ def contained(
         **server_env(cluster, standin_dir, REPO / "policies" / "default.yaml"),
         "K8S_MCP_MAX_CONCURRENCY": str(CONCURRENCY),
         "K8S_MCP_MAX_QUEUE": str(QUEUE),
+        # the hundred requests come from one address as one caller: this tests the total, not the
+        # per-caller share or the connection cap (tests/api/test_fairness_cluster.py does)
+        "K8S_MCP_MAX_PER_CALLER": str(CONCURRENCY + QUEUE),
+        "K8S_MCP_ADMISSION_WAIT": "0",
+        "K8S_MCP_MAX_CONNECTIONS_PER_SOURCE": str(2 * REQUESTS),
         "K8S_MCP_AUDIT_FSYNC": "false",
         "TMPDIR": str(tmpdir),
     }

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from k8s_mcp_server import __version__
 from k8s_mcp_server.api.auth import Authenticator
+from k8s_mcp_server.api.limits import BodyLimit
 from k8s_mcp_server.api.mcp import McpGate, mount_mcp
 from k8s_mcp_server.api.metrics import Metrics
 from k8s_mcp_server.api.policies import PolicyRegistry
@@ -23,8 +24,15 @@ from k8s_mcp_server.api.transport import HostOriginGuard, default_allowed_hosts
 from k8s_mcp_server.api.validation import validation_error
 from k8s_mcp_server.audit import AuditLog
 from k8s_mcp_server.contracts import TOOLS
-from k8s_mcp_server.errors import ProxyError
-from k8s_mcp_server.execute import ArgocdServer, Executor, default_work_dir, resolve_binaries
+from k8s_mcp_server.errors import Busy, ProxyError, ResourceLimit
+from k8s_mcp_server.execute import (
+    ArgocdServer,
+    ChildLimits,
+    Executor,
+    default_work_dir,
+    find_prlimit,
+    resolve_binaries,
+)
 from k8s_mcp_server.keys import KeyStore
 from k8s_mcp_server.kubeconfig import KubeconfigPolicy, default_kubeconfig
 from k8s_mcp_server.parse.vocabulary import FILTERS
@@ -98,6 +106,15 @@ def build_state(settings: Settings) -> AppState:
         max_queue=settings.max_queue,
         work_dir=settings.work_dir or default_work_dir(),
         argocd=argocd_server(settings),
+        limits=ChildLimits(
+            memory_bytes=settings.child_memory_bytes,
+            cpu_seconds=settings.child_cpu_seconds,
+            open_files=settings.child_open_files,
+            processes=settings.child_processes,
+            prlimit=find_prlimit(),
+        ),
+        max_per_caller=settings.max_per_caller,
+        admission_wait=settings.admission_wait,
     )
     key = settings.redaction_key.encode() if settings.redaction_key else secrets.token_bytes(32)
     pipeline = Pipeline(
@@ -154,8 +171,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             detail["request_id"] = request_id
         if isinstance(exc, PolicyDenied):
             detail["rule"] = exc.rule
+        if isinstance(exc, ResourceLimit):
+            detail["limit"] = exc.limit
         headers: dict[str, str] = {}
-        if isinstance(exc, RateLimited):
+        if isinstance(exc, RateLimited | Busy) and exc.retry_after is not None:
             headers["Retry-After"] = str(exc.retry_after)
         elif exc.status == 401:
             headers["WWW-Authenticate"] = "Bearer"
@@ -164,4 +183,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error)
     mount_mcp(app, state, description=DESCRIPTION, summary=policy_summary)
     app.add_middleware(McpGate, state=state)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # outermost: before anything reads
     return app

@@ -48,6 +48,7 @@ class ErrorDetail(BaseModel):
     message: str
     request_id: str | None = None
     rule: str | None = None
+    limit: str | None = None  # resource_limit: memory, cpu_time, open_files or processes
 
 
 class ErrorBody(BaseModel):

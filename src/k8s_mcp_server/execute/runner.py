@@ -17,15 +17,17 @@ import subprocess
 import tempfile
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from k8s_mcp_server.contracts import TOOLS, ParsedCommand, RawOutput
-from k8s_mcp_server.errors import Busy, CommandError, ToolUnavailable
+from k8s_mcp_server.errors import CommandError, ResourceLimit, ToolUnavailable
+from k8s_mcp_server.execute.admission import SERVER_CALLER, Admission
 from k8s_mcp_server.execute.argocd import Access, ArgocdServer, access_for
 from k8s_mcp_server.execute.child import Child
 from k8s_mcp_server.execute.lanes import OutputLanes, Ticket
+from k8s_mcp_server.execute.limits import ChildLimits, Ended, diagnose, program_name
 from k8s_mcp_server.execute.workspace import workspace
 from k8s_mcp_server.parse.filters import FILTERS
 
@@ -105,6 +107,9 @@ class Executor:
         max_large_outputs: int = MAX_LARGE_OUTPUTS,
         work_dir: Path | None = None,
         argocd: ArgocdServer | None = None,
+        limits: ChildLimits | None = None,
+        max_per_caller: int | None = None,
+        admission_wait: float = 0.0,
     ) -> None:
         # Defence in depth behind the parser: the first stage is one of `tools`, every later stage one
         # of `filters`, and a binary for any other name is never kept.
@@ -124,8 +129,11 @@ class Executor:
         self._max_output = max_output_bytes
         self._lanes = OutputLanes(max_large_outputs, large_output_bytes)
         self._slots = asyncio.Semaphore(max_concurrency)
-        self._max_waiting = max_concurrency + max_queue
-        self._admitted = 0
+        total = max_concurrency + max_queue  # running + queued for a slot
+        self._admission = Admission(
+            total=total, per_caller=max_per_caller or total, wait_seconds=admission_wait
+        )
+        self._limits = limits  # every stage's rlimits (execute/limits.py); None: none (tests only)
 
     @property
     def binaries(self) -> Mapping[str, Path]:
@@ -161,34 +169,25 @@ class Executor:
         the stages are joined by pipes directly.
         """
         argvs = [self._resolve(stage, first=i == 0) for i, stage in enumerate(pipeline)]
-        admission: contextlib.AbstractContextManager[None] = (
+        admission: contextlib.AbstractAsyncContextManager[None] = (
             contextlib.nullcontext() if admitted else self.admit()
         )
-        with admission:
-            async with self._slots:
-                cache = self._discovery_cache(cache_key)
-                with workspace(kubeconfig, discovery_cache=cache, base=self._work_dir) as ws:
-                    env = ws.environment()
-                    extra = access.child_environment() if access is not None else {}
-                    tool_env = {**env, **extra} if extra else env
-                    return await self._run(
-                        argvs, env, str(ws.root), timeout, tool_env=tool_env, between=between
-                    )
+        async with admission, self._slots:
+            cache = self._discovery_cache(cache_key)
+            with workspace(kubeconfig, discovery_cache=cache, base=self._work_dir) as ws:
+                env = ws.environment() | (self._limits.environment() if self._limits else {})
+                extra = access.child_environment() if access is not None else {}
+                tool_env = {**env, **extra} if extra else env
+                return await self._run(argvs, env, str(ws.root), timeout, tool_env=tool_env, between=between)
 
-    @contextlib.contextmanager
-    def admit(self) -> Iterator[None]:
-        """A place among the running and queued requests, or `Busy` at once (nothing waits unbounded).
+    def admit(self, caller: str = SERVER_CALLER) -> contextlib.AbstractAsyncContextManager[None]:
+        """A place among the running and queued requests for `caller` (execute/admission.py): at
+        once, after a bounded wait, or `Busy` with a Retry-After.
 
         The pipeline takes it before it writes an allow decision, so an audited allow is never
         followed by a busy refusal; `run(..., admitted=True)` then uses that place.
         """
-        if self._admitted >= self._max_waiting:
-            raise Busy("too many requests in flight; retry in a moment")
-        self._admitted += 1
-        try:
-            yield
-        finally:
-            self._admitted -= 1
+        return self._admission.place(caller)
 
     def _discovery_cache(self, key: str | None) -> Path | None:
         if key is None:
@@ -217,7 +216,8 @@ class Executor:
         program = self._binaries.get(stage[0])
         if program is None:
             raise ToolUnavailable(f"'{stage[0]}' is not installed on this server (see GET /tools/status)")
-        return [str(program), *stage[1:]]
+        argv = [str(program), *stage[1:]]
+        return self._limits.wrap(argv) if self._limits is not None else argv
 
     async def _run(
         self,
@@ -265,6 +265,7 @@ class Executor:
             truncated=truncated or out.truncated or err.truncated,
             timed_out=timed_out,
         )
+        self._check_limits(procs, raw, ticket)
         ticket.bind(raw)
         return raw
 
@@ -325,6 +326,26 @@ class Executor:
                 transport.close()
             for fd in owned:
                 os.close(fd)
+
+    def _check_limits(self, procs: Sequence[Child], raw: RawOutput, ticket: Ticket) -> None:
+        """Raise ResourceLimit when a stage was stopped by one of its limits (the timeout and the output
+        cap end stages on purpose: those results stand)."""
+        if self._limits is None or raw.timed_out or raw.truncated:
+            return
+        ended = [
+            Ended(program=program_name(p.argv), returncode=code, cpu_seconds=p.cpu_seconds)
+            for p in procs
+            if (code := p.returncode) is not None
+        ]
+        hit = diagnose(ended, raw.stderr, self._limits)
+        if hit is not None:
+            ticket.release()
+            raise ResourceLimit(
+                f"stage {hit.stage} of the command ({hit.program}) was stopped at its limit of "
+                f"{self._limits.describe(hit.limit)}: narrow what it processes (a namespace, a selector, "
+                "fewer fields), or ask the operator to raise that setting",
+                limit=hit.limit,
+            )
 
     @staticmethod
     async def _reader(fd: int, transports: list[asyncio.BaseTransport]) -> asyncio.StreamReader:
