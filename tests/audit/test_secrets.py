@@ -3,7 +3,7 @@ from __future__ import annotations
 import shlex
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from k8s_mcp_server.audit import PLACEHOLDER, redact_argv, redact_command
@@ -156,6 +156,7 @@ _TEMPLATES = [
 
 @given(value=_SECRET_VALUES, template=st.sampled_from(_TEMPLATES))
 def test_a_planted_secret_never_survives(value: str, template: str) -> None:
+    assume(value not in template)  # `password` planted after --password is the flag's own name, not a leak
     assert value not in redact_command(template.format(v=value))
 
 

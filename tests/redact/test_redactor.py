@@ -162,7 +162,7 @@ def test_secret_allowed_by_policy_keeps_plain_values_but_not_credentials(redacto
 def test_keyword_pattern_still_applies_to_password_keys_when_secrets_are_allowed(redactor: Redactor) -> None:
     out = redactor.redact(s.raw(s.SECRET_YAML), secrets="allow")
     assert s.b64(s.PASSWORD) not in out.stdout
-    assert out.redactions == {"keyword-secret": 1}
+    assert out.redactions == {"name-bound": 1}
     assert yaml.load(out.stdout, Loader=_Loader)["data"]["password"].startswith("[REDACTED:")  # noqa: S506
 
 
@@ -188,8 +188,8 @@ def test_log_text_credentials_are_redacted(redactor: Redactor) -> None:
         "url-credentials",
         "jwt",
         "pem-private-key",
-        "aws-access-key",
-        "keyword-secret",
+        "aws-access-key-id",
+        "name-bound",
     }
 
 

@@ -2,14 +2,17 @@
 
 Two passes. Word pass: the command is split into shell words (quotes and backslashes removed, so
 `--tok""en='x'` is still seen as `--token=x`) and the values of secret-bearing flags are replaced.
-Text pass: patterns that are secret wherever they appear (PEM blocks, bearer tokens, JWTs, credentials
-in URLs, `password=…`/`"token": "…"` pairs, well-known token formats). Over-redaction is accepted.
+Text pass: the rules the responses get too (`redact/rules/*.yaml`: PEM private keys, bearer tokens,
+JWTs, credentials in URLs, name-bound `password=…`/`"token": "…"` pairs, self-identifying token formats),
+plus an inline Secret's `data: {…}`. Over-redaction is accepted.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+
+from k8s_mcp_server.redact.ruleset import ruleset
 
 PLACEHOLDER = "[REDACTED]"
 
@@ -22,23 +25,9 @@ _SET_LITERAL_FLAGS = frozenset({"--set-literal"})  # one k=v, no comma splitting
 _SECRET_KEY = re.compile(rf"{_SENSITIVE_WORDS}|(?:^|[._-])key$|^key", re.IGNORECASE)
 _LOGIN = re.compile(r"(?<![\w-])login(?![\w-])")  # `helm registry login -p X`, `argocd login -p X`
 
-_VALUE = r"""(?:"(?:[^"\\]|\\.)*"?|'[^']*'?|[^\s,;&|<>()}'"]+)"""
-# Text patterns in the order they run; the `key=value` pair pass (below) runs between the two groups.
-_TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"-----BEGIN[A-Z0-9 ]*-----.*?(?:-----END[A-Z0-9 ]*-----|\Z)", re.DOTALL), PLACEHOLDER),
-    (
-        re.compile(r"\b(bearer|basic)(\s+)(?!\[REDACTED\])[A-Za-z0-9._~+/=-]+", re.IGNORECASE),
-        r"\1\2" + PLACEHOLDER,
-    ),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), PLACEHOLDER),
-    (re.compile(r"(://)[^/\s@'\"]+@"), r"\1" + PLACEHOLDER + "@"),
-)
-_PATTERNS_AFTER_PAIRS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"""(["']?(?:data|stringData)["']?\s*:\s*\{)[^{}]*(\})"""), r"\1" + PLACEHOLDER + r"\2"),
-    (re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|glpat-[\w-]{20,})"), PLACEHOLDER),
-    (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), PLACEHOLDER),
-    (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"), PLACEHOLDER),
-)
+# Text pass: the shared rule set (k8s_mcp_server/redact/rules/*.yaml, the same rules the responses
+# get), then one audit-only shape: the `data`/`stringData` mapping of an inline Secret (a patch document).
+_INLINE_DATA = re.compile(r"""(["']?(?:data|stringData)["']?[ \t]{0,64}:[ \t]{0,64}\{)[^{}]{0,1048576}(\})""")
 
 # A shell word: unquoted runs, '…' and "…" (an unterminated quote runs to the end of the string).
 # It ends at an unquoted operator, so `--token=x;rm` keeps its `;` for the auditor to see.
@@ -141,37 +130,19 @@ def redact_text(text: str) -> str:
     return _redact_text(text)
 
 
-# `key: value` / `key=value` pairs whose key looks secret. The key is a whole run of word characters
-# (the lookbehind lets a match start only where a run starts), so a long run costs one linear try
-# instead of one try per start position: the pattern that searched for the sensitive word inside
-# `[\w.-]*` backtracked quadratically (seconds for an 8 KB word), on the event loop.
-_KEY_SEP = re.compile(r"""(?<![\w.-])["']?([\w.-]+)["']?\s*[:=]\s*""")
-_SECRET_PAIR_KEY = re.compile(rf"{_SENSITIVE_WORDS}|[._-]key$", re.IGNORECASE)
-_PAIR_VALUE = re.compile(_VALUE)
-
-
-def _redact_key_values(text: str) -> str:
-    pieces: list[str] = []
-    cursor = 0
-    for match in _KEY_SEP.finditer(text):
-        if match.start() < cursor or not _SECRET_PAIR_KEY.search(match.group(1)):
-            continue
-        value = _PAIR_VALUE.match(text, match.end())
-        if value is None or value.end() == match.end():
-            continue
-        pieces += [text[cursor : match.end()], PLACEHOLDER]
-        cursor = value.end()
-    pieces.append(text[cursor:])
-    return "".join(pieces)
-
-
 def _redact_text(text: str) -> str:
-    for pattern, replacement in _TEXT_PATTERNS:
-        text = pattern.sub(replacement, text)
-    text = _redact_key_values(text)  # where its regex stood: after credentials in URLs
-    for pattern, replacement in _PATTERNS_AFTER_PAIRS:
-        text = pattern.sub(replacement, text)
-    return text
+    spans = ruleset().spans(text)
+    if spans:
+        pieces: list[str] = []
+        cursor = 0
+        for start, end, _rule in sorted(spans, key=lambda span: (span[0], -span[1])):
+            if start < cursor:
+                continue
+            pieces += [text[cursor:start], PLACEHOLDER]
+            cursor = end
+        pieces.append(text[cursor:])
+        text = "".join(pieces)
+    return _INLINE_DATA.sub(r"\1" + PLACEHOLDER + r"\2", text)
 
 
 def _dequote(word: str) -> str:

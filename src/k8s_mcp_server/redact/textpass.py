@@ -13,7 +13,7 @@ import functools
 import re
 from collections.abc import MutableMapping, Sequence
 
-from .patterns import active_rules, any_rule_matches, fold, value_span
+from .patterns import any_rule_matches, pattern_spans
 from .placeholder import Placeholders, placeholder_spans
 from .spans import Span, overlaps
 
@@ -76,12 +76,8 @@ def find_spans(text: str, ph: Placeholders, known_secrets: Sequence[str] = ()) -
         while pos >= 0:
             add(pos, pos + len(form), "known-secret")
             pos = text.find(form, pos + len(form))
-    folded = fold(text)
-    for rule in active_rules(text, folded):
-        for match in rule.finditer(text, folded):
-            start, end = value_span(match)
-            if rule.validate is None or rule.validate(text[start:end], match):
-                add(start, end, rule.id)
+    for start, end, rule in pattern_spans(text):
+        add(start, end, rule)
     for start, end in base64_runs(text):
         blob = text[start:end]
         if _BASE64_HINT.search(blob) and _decodes_to_credential(blob):
