@@ -16,7 +16,8 @@
 #   K8S_MCP_ETCD_PORT     etcd client port (peer +1)   default 22379
 #
 # `start` writes to $RUN: admin.kubeconfig (client cert, system:masters), norights.kubeconfig
-# (bearer token of user "norights" with no RBAC bindings) and cluster.env (export lines).
+# (bearer token of user "norights" with no RBAC bindings), cluster.env (export lines) and the API
+# server's audit log, audit.log.
 set -euo pipefail
 
 HOME_DIR=${K8S_MCP_CLUSTER_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/k8s-mcp-server/cluster}
@@ -221,6 +222,8 @@ start() {
   write_kubeconfig "$RUN/admin.kubeconfig" admin cert admin
   write_kubeconfig "$RUN/norights.kubeconfig" norights token "$(cut -d, -f1 "$pki/tokens.csv")"
 
+  audit_policy "$RUN/audit-policy.yaml"
+
   setsid "$etcd_bin" --name test --data-dir "$RUN/etcd" \
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
     --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
@@ -237,6 +240,8 @@ start() {
     --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
     --service-account-issuer=https://kubernetes.default.svc \
     --service-cluster-ip-range=10.0.0.0/24 --endpoint-reconciler-type=none --profiling=false \
+    --audit-policy-file="$RUN/audit-policy.yaml" --audit-log-path="$RUN/audit.log" \
+    --audit-log-maxsize=50 --audit-log-maxbackup=1 \
     </dev/null >"$RUN/kube-apiserver.log" 2>&1 &
   echo $! >"$RUN/kube-apiserver.pid"
   wait_for kube-apiserver 90 /readyz kube-apiserver
@@ -253,6 +258,21 @@ start() {
   wait_for kube-controller-manager 60 /api/v1/namespaces/default/serviceaccounts/default kube-controller-manager
   say "control plane ready in $((SECONDS - t0)) s"
   env_file
+}
+
+# The API server's audit log ($RUN/audit.log, JSON lines): one record per request at Metadata level,
+# with `user` (the impersonating identity) and `impersonatedUser` -- what the proxy's impersonation
+# tests read. RequestReceived is dropped: ResponseComplete carries the same and the outcome.
+audit_policy() {
+  cat >"$1" <<'POLICY'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+  - level: None
+    nonResourceURLs: ["/healthz*", "/readyz*", "/livez*", "/version"]
+  - level: Metadata
+POLICY
 }
 
 env_file() {
