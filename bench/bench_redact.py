@@ -301,7 +301,7 @@ def cluster_ratio(redactor: Redactor) -> None:
 
 
 def main() -> None:
-    redactor = Redactor(b"bench-key")
+    redactor = Redactor()
     measure("yaml List (synthetic pods/deployments/configmaps/secrets)", yaml_list(), redactor)
     measure("log text", log_text(), redactor)
     cluster_ratio(redactor)

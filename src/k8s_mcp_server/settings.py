@@ -113,7 +113,6 @@ class Settings(BaseSettings):
         "fd00:ec2::254/128",  # AWS IMDS over IPv6
     )
     work_dir: Path | None = None  # per-request workspaces; default /dev/shm (unless TMPDIR is set)
-    redaction_key: str | None = None  # HMAC key for redaction placeholders; random per process if unset
 
     @field_validator("denied_server_networks")
     @classmethod

@@ -321,7 +321,6 @@ def pipeline(tmp_path: Path, policy: str = "default.yaml", **fields: Any) -> Pip
         audit_log=tmp_path / "audit.jsonl",
         argocd=standin,
         work_dir=tmp_path,
-        redaction_key="test-key",
         **fields,
     )
     return build_state(settings).pipeline

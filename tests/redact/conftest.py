@@ -9,4 +9,4 @@ from k8s_mcp_server.redact import Redactor
 
 @pytest.fixture
 def redactor() -> Redactor:
-    return Redactor(b"test-key")
+    return Redactor()

@@ -15,7 +15,7 @@ from k8s_mcp_server.redact.placeholder import PLACEHOLDER_RE
 
 from . import samples as s
 
-REDACTOR = Redactor(b"property-key")
+REDACTOR = Redactor()
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 BENIGN_WORDS = [

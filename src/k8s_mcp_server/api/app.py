@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -116,7 +115,6 @@ def build_state(settings: Settings) -> AppState:
         max_per_caller=settings.max_per_caller,
         admission_wait=settings.admission_wait,
     )
-    key = settings.redaction_key.encode() if settings.redaction_key else secrets.token_bytes(32)
     pipeline = Pipeline(
         policies=policies.default,
         audit=AuditLog(
@@ -125,7 +123,7 @@ def build_state(settings: Settings) -> AppState:
             stdout=settings.audit_stdout,
             max_bytes=settings.audit_max_bytes,
         ),
-        redactor=Redactor(key),
+        redactor=Redactor(),
         executor=executor,
         kubeconfig_policy=kube_policy,
         default_kubeconfig=default,

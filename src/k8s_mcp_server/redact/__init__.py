@@ -62,12 +62,8 @@ class Redactor:
 
     Each response gets placeholders under a fresh random key (`start()`), so a placeholder says only
     "equal to another placeholder of this response": nothing to test guesses against and no codebook
-    across responses. `redact_text` (command strings for the audit log) keeps the server key, so the
-    audit records of one value match each other.
+    across responses. (The audit log redacts with its own rules: audit/secrets.py.)
     """
-
-    def __init__(self, key: bytes) -> None:
-        self._ph = Placeholders(key)
 
     def start(self) -> ResponseRedaction:
         """The redaction of one response: its placeholders and counts, across the tool and its filters."""
@@ -85,9 +81,10 @@ class Redactor:
         return self.start().finish(raw, secrets=secrets, known_secrets=known_secrets, parsed=parsed)
 
     def redact_text(self, text: str, *, known_secrets: Sequence[str] = ()) -> tuple[str, dict[str, int]]:
-        """Known secrets and pattern rules only (for command strings, log lines). Returns text and counts."""
+        """Known secrets and pattern rules only, over plain text, as one response. Text and counts."""
         counts: dict[str, int] = {}
-        return _text(text, self._ph, known_secrets, counts, yaml_mode=False), counts
+        ph = Placeholders(secrets_module.token_bytes(32))
+        return _text(text, ph, known_secrets, counts, yaml_mode=False), counts
 
 
 class ResponseRedaction:
