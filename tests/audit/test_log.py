@@ -95,14 +95,14 @@ def test_rotation_keeps_the_chain_across_files(log_path: Path) -> None:
     assert read_records(log_path)[0]["prev_hash"] == read_records(files[-2])[-1]["hash"]
 
 
-def test_rotation_drops_files_past_the_tenth(log_path: Path) -> None:
+def test_rotation_keeps_files_past_the_tenth_while_they_are_not_verified_and_anchored(log_path: Path) -> None:
     log = AuditLog(log_path, fsync=False, max_bytes=1)  # every record gets a file of its own
     for i in range(15):
         log.write(sample(i))
     log.close()
-    assert rotated_path(log_path, 10).exists() and not rotated_path(log_path, 11).exists()
+    assert rotated_path(log_path, 14).exists() and not rotated_path(log_path, 15).exists()
     assert read_records(log_path)[0]["request_id"] == "req-14"
-    assert read_records(rotated_path(log_path, 10))[0]["request_id"] == "req-4"
+    assert read_records(rotated_path(log_path, 14))[0]["request_id"] == "req-0"
 
 
 def test_restart_after_rotation_with_empty_live_file_continues_from_newest_rotated(log_path: Path) -> None:

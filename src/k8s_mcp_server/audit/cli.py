@@ -12,7 +12,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from k8s_mcp_server.audit.anchors import anchors_path, append_anchor
 from k8s_mcp_server.audit.chain import GENESIS_HASH, is_hash
+from k8s_mcp_server.audit.coverage import verify_anchored
 from k8s_mcp_server.audit.files import chain_files, iter_tail_lines
 from k8s_mcp_server.audit.reader import Line, RecordFilter, iter_records, parse_record, parse_time
 from k8s_mcp_server.audit.table import FOLLOW_WIDTHS, render_table, safe_text
@@ -22,7 +24,7 @@ POLL_SECONDS = 0.5  # `tail -f` poll interval: quick enough for a human, idle en
 
 
 def add_audit_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `audit verify|query|tail|stats`; each sets `func(args) -> int` (the exit code)."""
+    """Add `audit verify|anchor|query|tail|stats`; each sets `func(args) -> int` (the exit code)."""
     audit = subparsers.add_parser("audit", help="verify, query, tail and count the audit log")
     subparsers = audit.add_subparsers(dest="audit_command", required=True)
     p = subparsers.add_parser("verify", help="check the hash chain of an audit log (files oldest first)")
@@ -35,7 +37,22 @@ def add_audit_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         metavar="HASH",
         help="a record hash kept outside the log (repeatable); fail if no record carries it",
     )
+    p.add_argument(
+        "--anchors",
+        type=Path,
+        metavar="FILE",
+        help="the anchors file to check the set against (default with --rotated: FILE.anchors if it exists; "
+        "give a copy kept outside the server to catch a rewritten anchors file)",
+    )
     p.set_defaults(func=cmd_verify)
+
+    p = subparsers.add_parser(
+        "anchor",
+        help="verify the rotated set and its anchors, then record it as verified (rotation may then "
+        "release those files); prints the line to keep outside the server",
+    )
+    p.add_argument("file", type=Path, metavar="FILE", help="the live audit file (its FILE.N are included)")
+    p.set_defaults(func=cmd_anchor)
 
     p = subparsers.add_parser("query", help="filter records; prints a table or JSON Lines")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -69,7 +86,23 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if bad := [anchor for anchor in args.anchor if not is_hash(anchor.lower())]:
         print(f"error: --anchor {safe_text(bad[0])} is not a record hash (64 hex digits)", file=sys.stderr)
         return 2
-    result = verify(files, anchors=args.anchor)
+    anchors_file = args.anchors
+    if anchors_file is None and args.rotated and args.files:
+        default = anchors_path(args.files[0])
+        anchors_file = default if default.is_file() else None
+    if anchors_file is not None and not anchors_file.is_file():
+        print(f"error: {safe_text(anchors_file)}: no such file", file=sys.stderr)
+        return 2
+    notes: tuple[str, ...] = ()
+    if anchors_file is not None:
+        coverage = verify_anchored(files, anchors_file, args.anchor)
+        result, notes = coverage.result, coverage.notes
+        if coverage.problem is not None:
+            print(f"FAIL: {safe_text(coverage.problem)}")
+            print(f"({result.records} records before it are intact)")
+            return 1
+    else:
+        result = verify(files, anchors=args.anchor)
     if result.problem is not None:
         print(f"FAIL: {safe_text(result.problem)}")
         print(f"({result.records} records before it are intact)")
@@ -86,6 +119,51 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"ok: {result.records} records, last hash {result.last_hash or '-'}")
     if result.first_prev_hash not in (None, GENESIS_HASH):
         print(f"note: the chain starts after hash {result.first_prev_hash}; earlier files were not given")
+    for note in notes:
+        print(f"note: {safe_text(note)}")
+    if anchors_file is None and args.rotated:
+        print("note: no anchors file: a deleted oldest file or a cut-off end cannot be detected")
+    return 0
+
+
+def cmd_anchor(args: argparse.Namespace) -> int:
+    """Verify FILE's rotated set against its anchors; if it holds, enter it as verified."""
+    if (missing := _missing([args.file])) is not None:
+        return missing
+    files = chain_files(args.file)
+    anchors_file = anchors_path(args.file)
+    problem: str | None = None
+    if anchors_file.is_file():
+        coverage = verify_anchored(files, anchors_file)
+        result, problem = coverage.result, coverage.problem
+    else:
+        result = verify(files)
+    if problem is None and result.problem is not None:
+        problem = str(result.problem)
+    if problem is not None:
+        print(f"FAIL: {safe_text(problem)}")
+        print("nothing was anchored: investigate before any file is released")
+        return 1
+    rotated = [summary for summary in result.files if summary.path != args.file]
+    try:
+        entry = append_anchor(
+            anchors_file,
+            {
+                "kind": "verified",
+                "through_hash": result.last_hash,
+                "records": result.records,
+                "files": [{"last_hash": f.last_hash, "records": f.records} for f in rotated],
+            },
+        )
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        print(f"error: {safe_text(anchors_file)} cannot be written ({safe_text(reason)})", file=sys.stderr)
+        return 2
+    print(
+        f"anchored: {result.records} records in {len(result.files)} file(s), "
+        f"last hash {result.last_hash or '-'}, anchor entry {entry['hash']}"
+    )
+    print("keep this line outside the server; rotation may now release the verified rotated files")
     return 0
 
 

@@ -6,7 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-KEEP_ROTATED = 10  # audit.jsonl.1 .. audit.jsonl.10; the oldest is dropped on the next rotation
+# audit.jsonl.1 .. audit.jsonl.10; past that the oldest is deleted on the next rotation, but only once
+# its records were verified and anchored or shipped (log.py): until then rotated files accumulate.
+KEEP_ROTATED = 10
 _CHUNK = 64 * 1024
 
 
@@ -15,27 +17,53 @@ def rotated_path(path: Path, index: int) -> Path:
     return path.with_name(f"{path.name}.{index}")
 
 
-def chain_files(path: Path, keep: int = KEEP_ROTATED) -> list[Path]:
+def rotated_files(path: Path) -> list[Path]:
+    """The rotated files that exist (`path.N`, any N), newest (.1) first."""
+    prefix = path.name + "."
+    indexes = sorted(
+        int(entry.name[len(prefix) :])
+        for entry in path.parent.glob(f"{path.name}.*")
+        if entry.name[len(prefix) :].isdigit()
+    )
+    return [rotated_path(path, index) for index in indexes]
+
+
+def chain_files(path: Path) -> list[Path]:
     """Every existing file of a rotated set, oldest first, ending with `path` itself if it exists."""
-    files = [rotated_path(path, i) for i in range(keep, 0, -1) if rotated_path(path, i).exists()]
+    files = list(reversed(rotated_files(path)))
     if path.exists():
         files.append(path)
     return files
 
 
-def rotate(path: Path, keep: int = KEEP_ROTATED, *, fsync: bool = True) -> None:
-    """Shift audit.jsonl.N -> .N+1 (dropping .keep) and rename the live file to .1."""
-    oldest = rotated_path(path, keep)
-    if oldest.exists():
-        oldest.unlink()
-    for index in range(keep - 1, 0, -1):
-        source = rotated_path(path, index)
-        if source.exists():
-            source.rename(rotated_path(path, index + 1))
+def rotate(path: Path, *, fsync: bool = True) -> None:
+    """Shift every audit.jsonl.N -> .N+1 (oldest first, so nothing is overwritten) and rename the live
+    file to .1. Deleting old files is the writer's decision (log.py), never this function's."""
+    for source in reversed(rotated_files(path)):
+        index = int(source.name.rsplit(".", 1)[1])
+        source.rename(rotated_path(path, index + 1))
     if path.exists():
         path.rename(rotated_path(path, 1))
     if fsync:
         fsync_directory(path.parent)
+
+
+def count_lines(path: Path) -> int:
+    """Complete lines in `path` (0 if it does not exist), read in chunks."""
+    if not path.exists():
+        return 0
+    count = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            count += chunk.count(b"\n")
+    return count
+
+
+def read_head(path: Path, limit: int = 1024 * 1024) -> bytes | None:
+    """The first complete line of `path` (without newline), or None."""
+    with path.open("rb") as handle:
+        line = handle.readline(limit)
+    return line[:-1] if line.endswith(b"\n") else None
 
 
 def fsync_directory(directory: Path) -> None:

@@ -10,10 +10,11 @@ import os
 import sys
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from k8s_mcp_server.audit.anchors import SERVER_KINDS, anchors_path, append_anchor, latest
 from k8s_mcp_server.audit.chain import (
     GENESIS_HASH,
     SCHEMA_VERSION,
@@ -22,7 +23,16 @@ from k8s_mcp_server.audit.chain import (
     is_hash,
     utc_timestamp,
 )
-from k8s_mcp_server.audit.files import KEEP_ROTATED, fsync_directory, read_tail, rotate, rotated_path
+from k8s_mcp_server.audit.files import (
+    KEEP_ROTATED,
+    count_lines,
+    fsync_directory,
+    read_head,
+    read_tail,
+    rotate,
+    rotated_files,
+    rotated_path,
+)
 from k8s_mcp_server.errors import AuditUnavailable
 
 logger = logging.getLogger(__name__)
@@ -52,6 +62,11 @@ class AuditLog:
     fsyncs (group commit): records are appended in chain order under the lock, then one waiting writer
     fsyncs everything appended so far while the others wait for that fsync instead of queueing their
     own. If the fsync fails, every record it was meant to cover fails with `AuditUnavailable`.
+
+    Evidence is kept (docs/audit.md, "Rotation and anchors"): every rotation, every `checkpoint()` and
+    the close are entered in the anchors file beside the log, and rotation deletes a rotated file past
+    `keep` only when its records were verified and anchored (`audit anchor`) or shipped as written
+    (the stdout sink); otherwise rotated files accumulate.
     """
 
     def __init__(self, path: Path, *, fsync: bool = True, stdout: bool = False, max_bytes: int = 0) -> None:
@@ -60,6 +75,11 @@ class AuditLog:
         self.stdout = stdout
         self.max_bytes = max_bytes
         self.keep = KEEP_ROTATED
+        self.anchors = anchors_path(self.path)
+        self._segment = 1  # the live file's segment number (anchors.py)
+        self._records = 0  # records in the live file
+        self._first_prev = GENESIS_HASH  # prev_hash of the live file's first record
+        self._checkpointed: tuple[int, int, str] | None = None  # (segment, records, hash) last anchored
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._lock_fd: int | None = None
@@ -76,6 +96,15 @@ class AuditLog:
     def last_hash(self) -> str:
         """The hash of the last record written (or found at open); the next record's prev_hash."""
         return self._last_hash
+
+    def open(self) -> None:
+        """Open the file and take the writer lock now rather than at the first write: `serve` calls it
+        at start, so a second server on the same file stops with a message naming it, and `/health`
+        calls it to report a log no request could write. Raises `AuditUnavailable`."""
+        with self._lock:
+            if self._closed:
+                raise AuditUnavailable("the audit log is closed; restart the server")
+            self._ensure_open()
 
     def write(self, record: Mapping[str, Any], *, durable: bool = True) -> dict[str, Any]:
         """Add schema_version, ts, prev_hash and hash, append the line durably, return the full record.
@@ -177,7 +206,8 @@ class AuditLog:
         return await asyncio.to_thread(self.write, record)
 
     def close(self) -> None:
-        """Close the file and release the writer lock; later writes raise `AuditUnavailable`."""
+        """Checkpoint, close the file and release the writer lock; later writes raise `AuditUnavailable`."""
+        self.checkpoint()
         with self._lock:
             self._closed = True
             if self._fd is not None and self.fsync:
@@ -188,6 +218,43 @@ class AuditLog:
                 except OSError:
                     pass  # _close_fds fails whatever is still pending
             self._close_fds()
+
+    def checkpoint(self) -> bool:
+        """Enter the live file's record count and last hash in the anchors file (after an fsync of the
+        log, so an anchor never names a record a crash could lose). False when nothing was added."""
+        with self._lock:
+            if self._fd is None or self._closed:
+                return False
+            state = (self._segment, self._records, self._last_hash)
+            if state == self._checkpointed or self._records == 0:
+                return False
+            fd = os.dup(self._fd)
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            logger.error("audit: fsync of %s before a checkpoint failed: %s", self.path, exc.strerror)
+            return False
+        finally:
+            os.close(fd)
+        with self._lock:
+            if self._segment != state[0]:
+                return False  # rotated meanwhile: the rotation entry says more than this would
+            entry = {"kind": "checkpoint", "segment": state[0], "records": state[1], "last_hash": state[2]}
+            if not self._anchor(entry):
+                return False
+            self._checkpointed = state
+        return True
+
+    def _anchor(self, entry: Mapping[str, Any]) -> bool:
+        """Append to the anchors file; a failure is logged, not raised: the log itself still works, and
+        without anchors nothing is released. Caller holds _lock."""
+        try:
+            append_anchor(self.anchors, entry, fsync=self.fsync)
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+            logger.error("audit: the anchors file %s cannot be written (%s)", self.anchors, reason)
+            return False
+        return True
 
     def __enter__(self) -> AuditLog:
         return self
@@ -203,9 +270,40 @@ class AuditLog:
             self._take_writer_lock()
             self._last_hash = self._recover_last_hash()
             self._open_file()
+            self._records = count_lines(self.path)
+            head = read_head(self.path) if self._records else None
+            first_prev = _field_of_line(head, "prev_hash") if head is not None else None
+            self._first_prev = first_prev or self._last_hash
+            self._recover_segment()
         except OSError as exc:
             self._close_fds()
             raise AuditUnavailable(self._describe(exc)) from None
+
+    def _recover_segment(self) -> None:
+        """The live segment from the anchors file; enter a rotation a crash left out, or start anchoring."""
+        try:
+            last = latest(self.anchors, lambda e: e.get("kind") in SERVER_KINDS - {"released"})
+        except OSError:
+            last = None
+        rotated = rotated_files(self.path)
+        if last is None:
+            self._segment = len(rotated) + 1
+            self._anchor(
+                {
+                    "kind": "start",
+                    "segment": self._segment,
+                    "records": self._records,
+                    "last_hash": self._last_hash,
+                }
+            )
+            return
+        self._segment = int(last.get("segment", 0)) + (1 if last.get("kind") == "rotated" else 0)
+        if last.get("kind") != "rotated" and self._records == 0 and rotated:
+            # The live file was renamed but the rotation never entered (a crash in between).
+            summary = _summary(rotated[0])
+            if summary is not None and summary["last_hash"] == self._last_hash:
+                self._anchor({"kind": "rotated", "segment": self._segment, **summary})
+                self._segment += 1
 
     def _take_writer_lock(self) -> None:
         lock_path = self.path.with_name(self.path.name + ".lock")
@@ -271,8 +369,16 @@ class AuditLog:
             written = os.write(self._fd, view)
             view = view[written:]
         self._size += len(line)
+        self._records += 1
 
     def _rotate(self) -> None:
+        finished = {
+            "kind": "rotated",
+            "segment": self._segment,
+            "records": self._records,
+            "first_prev_hash": self._first_prev,
+            "last_hash": self._last_hash,
+        }
         if self._fd is not None:
             if self.fsync:
                 os.fsync(self._fd)  # the old file's records are durable before it is renamed away
@@ -281,10 +387,51 @@ class AuditLog:
                     self._sync.notify_all()
             os.close(self._fd)
             self._fd = None
-        rotate(self.path, self.keep, fsync=self.fsync)
+        self._release_old()
+        rotate(self.path, fsync=self.fsync)
+        self._anchor(finished)
+        self._segment += 1
+        self._records = 0
+        self._first_prev = self._last_hash
         self._open_file()
         if self.fsync:
             fsync_directory(self.path.parent)
+
+    def _release_old(self) -> None:
+        """Delete the oldest rotated files past `keep` that may go: verified and anchored by `audit
+        anchor`, or shipped (stdout sink). The first that may not stops it: nothing newer goes first."""
+        rotated = rotated_files(self.path)
+        excess = len(rotated) + 1 - self.keep
+        if excess <= 0:
+            return
+        try:
+            verified = latest(self.anchors, lambda e: e.get("kind") == "verified")
+        except OSError:
+            verified = None
+        hashes = {f.get("last_hash") for f in (verified or {}).get("files", []) if isinstance(f, dict)}
+        for path in reversed(rotated):
+            if excess <= 0:
+                return
+            summary = _summary(path)
+            if summary is None:
+                break
+            why = "shipped" if self.stdout else ("verified" if summary["last_hash"] in hashes else None)
+            if why is None:
+                break
+            segment = latest(self.anchors, _rotated_entry_of(summary["last_hash"]))
+            entry = {"kind": "released", "why": why, "segment": (segment or {}).get("segment"), **summary}
+            if not self._anchor(entry):
+                break  # an unrecorded deletion would look like tampering: keep the file
+            path.unlink()
+            excess -= 1
+        logger.warning(
+            "audit: keeping %d rotated file(s) of %s beyond %d until their records are verified and "
+            "anchored: run `k8s-mcp-server audit anchor %s`",
+            excess,
+            self.path,
+            self.keep,
+            self.path,
+        )
 
     def _close_fds(self) -> None:
         """Close the file (after a failure or at close). Records not yet fsynced cannot be proven
@@ -301,6 +448,35 @@ class AuditLog:
     def _describe(self, exc: OSError) -> str:
         reason = exc.strerror or type(exc).__name__
         return f"the audit log {self.path} cannot be written ({reason}); fix its directory or permissions"
+
+
+def _field_of_line(line: bytes, field: str) -> str | None:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    found = value.get(field) if isinstance(value, dict) else None
+    return found if is_hash(found) else None
+
+
+def _rotated_entry_of(last_hash: str) -> Callable[[dict[str, Any]], bool]:
+    def wanted(entry: dict[str, Any]) -> bool:
+        return entry.get("kind") == "rotated" and entry.get("last_hash") == last_hash
+
+    return wanted
+
+
+def _summary(path: Path) -> dict[str, Any] | None:
+    """{records, first_prev_hash, last_hash} of a rotated file; None if it holds no records."""
+    head = read_head(path)
+    tail = read_tail(path)
+    if head is None or tail.last_line is None:
+        return None
+    first_prev = _field_of_line(head, "prev_hash")
+    last_hash = _field_of_line(tail.last_line, "hash")
+    if first_prev is None or last_hash is None:
+        return None
+    return {"records": count_lines(path), "first_prev_hash": first_prev, "last_hash": last_hash}
 
 
 def _hash_of_line(line: bytes) -> str | None:

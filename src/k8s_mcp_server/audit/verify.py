@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence, Set
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from k8s_mcp_server.audit.chain import GENESIS_HASH, canonical_json, compute_hash, is_hash
@@ -26,6 +26,16 @@ class Problem:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FileSummary:
+    """One file's part of the chain: how many records, the hash before its first and its last hash."""
+
+    path: Path
+    records: int
+    first_prev_hash: str | None
+    last_hash: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class VerifyResult:
     """How many records checked out, the last good hash, and the first problem (None = intact)."""
 
@@ -34,29 +44,52 @@ class VerifyResult:
     first_prev_hash: str | None  # GENESIS_HASH unless the set starts after files that were rotated away
     problem: Problem | None
     missing_anchors: tuple[str, ...] = ()  # anchored hashes that no record in the files carries
+    files: tuple[FileSummary, ...] = ()  # the files read completely (all of them when ok)
+    located: dict[str, tuple[Path, int]] = field(default_factory=dict)  # asked-for hash -> (file, record no.)
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
 
-def verify(paths: Sequence[Path], anchors: Sequence[str] = ()) -> VerifyResult:
+def verify(
+    paths: Sequence[Path], anchors: Sequence[str] = (), *, locate: Set[str] = frozenset()
+) -> VerifyResult:
     """Check every line is a canonical JSON record, every hash recomputes and every prev_hash links.
 
     `anchors` are hashes kept outside the log (see docs/audit.md): each must be the hash of a record in
     the files, which catches what the chain alone cannot: records cut off at a line boundary at the
-    end, or a log rewritten from scratch with a fresh chain.
+    end, or a log rewritten from scratch with a fresh chain. `locate`: hashes whose place (file,
+    1-based record number in it) the result's `located` gives, for the anchors file's checks.
     """
     wanted = {anchor.lower() for anchor in anchors}
     count = 0
     last_hash: str | None = None
     first_prev: str | None = None
+    summaries: list[FileSummary] = []
+    located: dict[str, tuple[Path, int]] = {}
+    current: Path | None = None
+    in_file = 0
+    file_first_prev: str | None = None
+
+    def close_file() -> None:
+        if current is not None:
+            summaries.append(
+                FileSummary(
+                    path=current, records=in_file, first_prev_hash=file_first_prev, last_hash=last_hash
+                )
+            )
+
     for line in iter_lines(paths):
+        if line.path != current:
+            close_file()
+            current, in_file, file_first_prev = line.path, 0, None
         record = parse_record(line.data)
         if record is None:
             return VerifyResult(
-                records=count, last_hash=last_hash, first_prev_hash=first_prev, problem=_unparsable(line)
-            )
+                records=count, last_hash=last_hash, first_prev_hash=first_prev, problem=_unparsable(line),
+                files=tuple(summaries),
+            )  # fmt: skip
         rid = record.get("request_id")
         rid = rid if isinstance(rid, str) else None
         problem = _check_record(line, record, rid, last_hash)
@@ -64,19 +97,28 @@ def verify(paths: Sequence[Path], anchors: Sequence[str] = ()) -> VerifyResult:
             problem = _classify_link(paths, line, rid, str(record["prev_hash"]))
         if problem is not None:
             return VerifyResult(
-                records=count, last_hash=last_hash, first_prev_hash=first_prev, problem=problem
-            )
+                records=count, last_hash=last_hash, first_prev_hash=first_prev, problem=problem,
+                files=tuple(summaries),
+            )  # fmt: skip
         if first_prev is None:
             first_prev = str(record["prev_hash"])
+        if file_first_prev is None:
+            file_first_prev = str(record["prev_hash"])
         last_hash = str(record["hash"])
         wanted.discard(last_hash)
         count += 1
+        in_file += 1
+        if last_hash in locate:
+            located[last_hash] = (line.path, in_file)
+    close_file()
     return VerifyResult(
         records=count,
         last_hash=last_hash,
         first_prev_hash=first_prev,
         problem=None,
         missing_anchors=tuple(anchor for anchor in anchors if anchor.lower() in wanted),
+        files=tuple(summaries),
+        located=located,
     )
 
 
