@@ -72,3 +72,28 @@ def test_an_allowed_command_that_cannot_start_leaves_a_not_run_completion(
     assert [(r["event"], r["decision"]) for r in records] == [("decision", "allow"), ("completion", "allow")]
     assert records[1]["error_code"] == "tool_unavailable"
     assert records[1]["exit_code"] is None
+
+
+def test_a_command_the_policy_denies_is_denied_before_a_kubeconfig_is_asked_for(server: Server) -> None:
+    res = httpx.post(
+        f"{server.url}/tools/kubectl", json={"command": "delete pod web-1 -n default"}, timeout=30
+    )
+    assert res.status_code == 403, res.text
+    detail = res.json()["detail"]
+    assert detail["code"] == "policy_denied"
+    records = records_of(server, detail["request_id"])
+    assert [(r["event"], r["decision"]) for r in records] == [("decision", "deny")]
+
+
+def test_an_allowed_command_without_a_kubeconfig_is_refused_with_what_to_send(server: Server) -> None:
+    res = httpx.post(f"{server.url}/tools/kubectl", json={"command": "get ns"}, timeout=30)
+    assert res.status_code == 400, res.text
+    detail = res.json()["detail"]
+    assert detail["code"] == "kubeconfig_required"
+    assert "base64 -w0 ~/.kube/config" in detail["message"]
+    assert "k8s-mcp-server kubeconfig export --base64" in detail["message"]
+    assert "K8S_MCP_DEFAULT_KUBECONFIG" in detail["message"]
+    records = records_of(server, detail["request_id"])
+    assert [(r["event"], r["decision"], r["error_code"]) for r in records] == [
+        ("decision", "rejected", "kubeconfig_required")
+    ]

@@ -93,6 +93,7 @@ class Completed:
     # is freed) stays held until the caller has serialized the response: that bounds how many
     # large responses are being copied at once, not only how many are being read and redacted.
     lane: object = field(default=None, repr=False)
+    decision: Decision | None = None  # what the policy said (its rule), for the request log
 
 
 class Pipeline:
@@ -132,6 +133,8 @@ class Pipeline:
         started = time.perf_counter()
         decision = evaluate(policy, parsed)
         self.observer.stage("policy", time.perf_counter() - started)
+        if kubeconfig is None and decision.allowed:  # the policy speaks first, then the kubeconfig
+            await self._require_kubeconfig(request, parsed, decision, access)
         cluster = kubeconfig.cluster if kubeconfig else None
         async with contextlib.AsyncExitStack() as admission:
             await self._record_decision(request, parsed, decision, cluster, admission)
@@ -144,7 +147,7 @@ class Pipeline:
         self.observer.stage("redact", time.perf_counter() - started)
         self.observer.redactions(output.redactions)
         warnings = await self._record_completion(request, parsed, decision, cluster, output)
-        return Completed(output=output, warnings=warnings, lane=raw)
+        return Completed(output=output, warnings=warnings, lane=raw, decision=decision)
 
     async def _understand(
         self, request: CommandRequest, kubeconfig_b64: str | None, policy: CompiledPolicy
@@ -172,16 +175,6 @@ class Pipeline:
             )
             self.observer.stage("parse", time.perf_counter() - parsed_at)
             access = self.executor.access(parsed)
-            if (
-                kubeconfig is None
-                and parsed.command_class is not CommandClass.LOCAL
-                and access.needs_kubeconfig
-            ):
-                raise KubeconfigError(
-                    "this command talks to a cluster and no kubeconfig was sent: send it base64-encoded "
-                    "in the X-Kubeconfig header (or the `kubeconfig` body field)",
-                    code="kubeconfig_required",
-                )
         except ProxyError as exc:
             record = await _off_loop_if_long(
                 request.command,
@@ -197,6 +190,25 @@ class Pipeline:
             await self._audit(request, record)
             raise
         return kubeconfig, parsed, access
+
+    async def _require_kubeconfig(
+        self, request: CommandRequest, parsed: ParsedCommand, decision: Decision, access: Access
+    ) -> None:
+        """An allowed command that talks to a cluster needs a kubeconfig; refuse (audited) without one."""
+        if parsed.command_class is CommandClass.LOCAL or not access.needs_kubeconfig:
+            return
+        exc = KubeconfigError(
+            "this command talks to a cluster and no kubeconfig was sent: send it base64-encoded in the "
+            "X-Kubeconfig header (`base64 -w0 ~/.kube/config`; for a context whose user is an exec plugin, "
+            "`k8s-mcp-server kubeconfig export --base64`) or the `kubeconfig` body field; or the operator "
+            "sets K8S_MCP_DEFAULT_KUBECONFIG",
+            code="kubeconfig_required",
+        )
+        await self._audit(
+            request,
+            rejected_record(request=request, error=exc, parsed=parsed, decision=decision, cluster=None),
+        )
+        raise exc
 
     async def _record_decision(
         self,
