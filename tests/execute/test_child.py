@@ -54,3 +54,9 @@ async def test_an_ended_child_reports_its_code_without_waiting() -> None:
     assert child.returncode == 0
     assert await child.wait() == 0
     child.close()  # idempotent
+
+
+async def test_the_cpu_time_a_process_used_is_known_once_it_is_reaped() -> None:
+    child = start("/bin/sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done")
+    assert await child.wait() == 0
+    assert child.cpu_seconds > 0
