@@ -11,13 +11,19 @@ import base64
 import binascii
 import functools
 import re
+import urllib.parse
 from collections.abc import MutableMapping, Sequence
+
+import ahocorasick
 
 from .patterns import any_rule_matches, pattern_spans
 from .placeholder import Placeholders, placeholder_spans
 from .spans import Span, overlaps
 
 MIN_KNOWN_SECRET = 8
+# Up to this many forms (a kubeconfig's token or key: ~10 forms each) are found with str.find; more
+# (provenance: the values of the Secrets the caller can read) with one Aho-Corasick pass.
+_FIND_FORMS = 64
 _BASE64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 _CLASS_TABLE = bytes(ord("a") if i in _BASE64_ALPHABET else ord(" ") for i in range(256))
 _RUN_NEEDLE = b"a" * 24
@@ -25,7 +31,8 @@ _BASE64_HINT = re.compile(r"[0-9+/]")
 
 
 def known_secret_forms(known_secrets: Sequence[str]) -> tuple[str, ...]:
-    """Each known secret (>= 8 chars) raw and base64-encoded at every byte alignment, longest first."""
+    """Each known secret (>= 8 chars) raw, base64-encoded at every byte alignment (standard and URL
+    alphabets), hex (both cases) and URL-encoded, longest first."""
     key = tuple(known_secrets)
     return _known_secret_forms(key) if key else ()
 
@@ -40,6 +47,10 @@ def _known_secret_forms(known_secrets: tuple[str, ...]) -> tuple[str, ...]:
             continue
         forms.add(secret)
         raw = secret.encode("utf-8", "surrogatepass")
+        forms.add(raw.hex())
+        forms.add(raw.hex().upper())
+        forms.add(urllib.parse.quote(secret, safe=""))
+        forms.add(urllib.parse.quote_plus(secret, safe=""))
         for pad in range(3):
             enc = base64.b64encode(b"\0" * pad + raw).decode("ascii").rstrip("=")
             skip = (pad * 8 + 5) // 6  # characters that mix padding bits with the secret's bits
@@ -49,6 +60,32 @@ def _known_secret_forms(known_secrets: tuple[str, ...]) -> tuple[str, ...]:
                 forms.add(core)
                 forms.add(core.replace("+", "-").replace("/", "_"))
     return tuple(sorted(forms, key=len, reverse=True))
+
+
+@functools.lru_cache(maxsize=64)
+def _known_matcher(forms: tuple[str, ...]) -> ahocorasick.Automaton:
+    """One automaton over every form: one pass over the output whatever the number of secrets."""
+    automaton = ahocorasick.Automaton()
+    for form in forms:
+        automaton.add_word(form, len(form))
+    automaton.make_automaton()
+    return automaton
+
+
+def known_secret_spans(text: str, known_secrets: Sequence[str]) -> list[tuple[int, int]]:
+    """(start, end) of every occurrence of a known secret's form, longest first where they overlap."""
+    forms = known_secret_forms(known_secrets)
+    if not forms:
+        return []
+    if len(forms) <= _FIND_FORMS:  # a request's own few credentials: str.find runs at memchr speed
+        found = []
+        for form in forms:
+            pos = text.find(form)
+            while pos >= 0:
+                found.append((pos, pos + len(form)))
+                pos = text.find(form, pos + len(form))
+        return found
+    return [(end + 1 - length, end + 1) for end, length in _known_matcher(forms).iter_long(text)]
 
 
 def _decodes_to_credential(blob: str) -> bool:
@@ -71,11 +108,8 @@ def find_spans(text: str, ph: Placeholders, known_secrets: Sequence[str] = ()) -
         if end > start and not overlaps(start, end, protected):
             spans.append(Span(start=start, end=end, rule=rule, replacement=ph.make(rule, text[start:end])))
 
-    for form in known_secret_forms(known_secrets):
-        pos = text.find(form)
-        while pos >= 0:
-            add(pos, pos + len(form), "known-secret")
-            pos = text.find(form, pos + len(form))
+    for start, end in known_secret_spans(text, known_secrets):
+        add(start, end, "known-secret")
     for start, end, rule in pattern_spans(text):
         add(start, end, rule)
     for start, end in base64_runs(text):
