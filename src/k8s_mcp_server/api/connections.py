@@ -1,0 +1,138 @@
+"""Connection bounds below the ASGI app: how many connections, from whom, and how slowly they may send.
+
+uvicorn's h11 protocol times out only idle keep-alive connections: a client that sends half a
+request line, half its headers or half its body holds the connection (and a file descriptor) for
+as long as it likes, and a new connection that sends nothing at all is never timed out. Here every
+request, from its first byte (or the connection's start) to the end of its body, must arrive within
+`read_timeout`; a client that is slower gets `408` and the connection is closed. A source address
+holds at most `per_source` connections and the server at most `total`; a connection past either is
+answered at once (`429`/`503 too_many_connections`) and closed, before any of it is read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import Counter
+from typing import Any
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+log = logging.getLogger(__name__)
+
+
+class ConnectionGuard:
+    """The counts shared by every connection of one server."""
+
+    def __init__(self, *, total: int, per_source: int, read_timeout: float) -> None:
+        self.total = total
+        self.per_source = per_source
+        self.read_timeout = read_timeout
+        self.open: Counter[str] = Counter()
+        self.dropped_slow = 0  # connections closed for sending too slowly (for tests and metrics)
+
+    def refusal(self, source: str) -> tuple[int, str] | None:
+        """Why a new connection from `source` is refused, or None (it is then counted)."""
+        if self.open[source] >= self.per_source:
+            return 429, (
+                f"this address already has {self.per_source} open connections "
+                "(K8S_MCP_MAX_CONNECTIONS_PER_SOURCE): reuse or close one"
+            )
+        if sum(self.open.values()) >= self.total:
+            return 503, f"the server has {self.total} open connections (K8S_MCP_MAX_CONNECTIONS): retry later"
+        self.open[source] += 1
+        return None
+
+    def closed(self, source: str) -> None:
+        self.open[source] -= 1
+        if self.open[source] <= 0:
+            del self.open[source]
+
+
+def _raw_response(status: int, reason: str, code: str, message: str) -> bytes:
+    body = json.dumps({"detail": {"code": code, "message": message}}).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+_REASONS = {408: "Request Timeout", 429: "Too Many Requests", 503: "Service Unavailable"}
+
+
+def bounded_protocol(guard: ConnectionGuard) -> type[H11Protocol]:
+    """uvicorn's h11 protocol class with `guard`'s bounds (pass it as uvicorn's `http`)."""
+
+    class BoundedH11Protocol(H11Protocol):
+        _source: str | None = None
+        _deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            source = self.client[0] if self.client else "-"
+            refused = guard.refusal(source)
+            if refused is not None:
+                status, message = refused
+                transport.write(_raw_response(status, _REASONS[status], "too_many_connections", message))
+                transport.close()
+                return
+            self._source = source
+            self._arm()  # a connection that sends nothing is a slow request too
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            if self._source is not None:
+                guard.closed(self._source)
+                self._source = None
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.transport.is_closing():
+                self._disarm()
+            elif self.conn.their_state in (h11.IDLE, h11.SEND_BODY):
+                self._arm()  # part of a request is here: the rest has until the deadline
+            else:
+                self._disarm()
+
+        def _arm(self) -> None:
+            if self._deadline is None:
+                self._deadline = self.loop.call_later(guard.read_timeout, self._too_slow)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _too_slow(self) -> None:
+            self._deadline = None
+            if self.transport.is_closing():
+                return
+            if self.conn.their_state not in (h11.IDLE, h11.SEND_BODY):
+                return  # the request has arrived meanwhile (its events were handled)
+            guard.dropped_slow += 1
+            started = self.cycle is not None and self.cycle.response_started
+            if self.cycle is not None and not self.cycle.response_complete:
+                self.cycle.disconnected = True  # the app waiting for the body sees a disconnect
+                self.cycle.message_event.set()
+            if not started:
+                message = (
+                    f"the request did not arrive within {guard.read_timeout:g} s "
+                    "(K8S_MCP_REQUEST_READ_TIMEOUT)"
+                )
+                self.transport.write(_raw_response(408, _REASONS[408], "request_timeout", message))
+            self.transport.close()
+
+    return BoundedH11Protocol
+
+
+def uvicorn_options(guard: ConnectionGuard, *, max_header_bytes: int, keep_alive: float) -> dict[str, Any]:
+    """The uvicorn.Config keywords for these bounds."""
+    return {
+        "http": bounded_protocol(guard),
+        "h11_max_incomplete_event_size": max_header_bytes,
+        "timeout_keep_alive": keep_alive,
+    }
