@@ -22,7 +22,6 @@ from k8s_mcp_server.settings import Settings
 def serve(args: argparse.Namespace) -> int:
     from k8s_mcp_server.api import create_app
     from k8s_mcp_server.api.serving import serve as run_server
-    from k8s_mcp_server.api.startup import prepare
 
     overrides: dict[str, Any] = {
         k: v
@@ -47,10 +46,6 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     except (OSError, ValueError) as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
-        return 2
-    refusal = prepare(app, settings)  # takes the audit file, prints the banner
-    if refusal:
-        print(refusal, file=sys.stderr)
         return 2
     tune_allocator()
     run_server(app, settings, log_level=args.log_level)
