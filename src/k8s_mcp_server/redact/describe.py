@@ -1,14 +1,15 @@
 """`kubectl describe` prints ConfigMap (and Secret) data as `key:` / `----` / value lines, so the key and
-its value never share a line and no keyword pattern can pair them. A value whose key looks secret is
-replaced whole (`secret-field`), up to the next entry or section."""
+its value never share a line and no keyword pattern can pair them. A value whose key looks secret (the
+name-bound judgement of `namebound`: `token-ttl: 3600s` or `secretName: x` are not secrets) is replaced
+whole (`secret-field`), up to the next entry or section. Nothing else of the output is touched."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import MutableMapping
 
+from .namebound import plausible_value, secret_name
 from .placeholder import Placeholders, is_placeholder
-from .structural import SECRET_NAME_RE
 
 MARKER = ":\n----\n"
 _ENTRY = re.compile(r"^([^\s:][^\n]{0,252}):\n----\n", re.M)
@@ -24,7 +25,7 @@ def redact_describe_data(text: str, ph: Placeholders, counts: MutableMapping[str
     parts: list[str] = []
     pos = 0
     for i, entry in enumerate(entries):
-        if not SECRET_NAME_RE.search(entry.group(1)):
+        if not secret_name(entry.group(1)):
             continue
         start = entry.end()
         end = entries[i + 1].start() if i + 1 < len(entries) else len(text)
@@ -36,7 +37,7 @@ def redact_describe_data(text: str, ph: Placeholders, counts: MutableMapping[str
                 break
         body = text[start:end]
         value = body.rstrip("\n")
-        if not value.strip() or is_placeholder(value.strip()):
+        if not value.strip() or is_placeholder(value.strip()) or not plausible_value(value):
             continue
         parts.append(text[pos:start])
         parts.append(ph.make("secret-field", value) + body[len(value) :])

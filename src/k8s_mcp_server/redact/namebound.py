@@ -27,8 +27,12 @@ _REFERENCE_NAME = re.compile(
     r"|enabled$|length$|size$|type$|policy$|timeout$|version$|issuer$|provider$|algorithm$|count$"
     r"|kind$|mode$|format$|header$|endpoint$|url$|uri$|prefix$|suffix$|selector|required$|optional$"
     r"|rotation|lifetime$|duration$|seconds$|audience|(?:key|secret|token)[_.-]?ids?$|keys$|^keys?$"
-    r"|(?:passw(?:or)?d|token)[_.-]?key$|annotation|label|checksum|hash$|^inject|template"
-    r"|source$|strategy$|backend$|store$|field$|from$|env$|volume"
+    r"|(?:passw(?:or)?d|token)[_.-]?key$|annotation|label|checksum|hash$|inject|template"
+    r"|(?:idempotency|cache|partition|routing|sort|primary|foreign|object|lookup|dedupe?|group|shard|row"
+    r"|message|event|request|trace|unique|composite|public|pub|search|index|order|match|node|metric|tag"
+    r"|bucket|s3|blob|item|record|entity|resource|column|table|query|lock|queue|topic|stream|job|task"
+    r"|config|map|dict|cursor|pagination|page|continue|next|registry|host|ssh[_.-]?public)[_.-]?key$"
+    r"|source$|strategy$|backend$|store$|field$|from$|env$|volume|^automount"
 )
 _NOT_SECRET = frozenset(
     {
@@ -78,7 +82,8 @@ _NOT_SECRET = frozenset(
 _PLACEHOLDERISH = re.compile(
     r"""^(?:\$\{|\{\{|\$\(|<|\*|%\(|#\{|\[REDACTED|\$[A-Za-z_][\w-]{0,128}(?:[.:][\w.-]{1,256}){1,8}$)"""
 )
-_OBJECT_REF = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?/[a-z0-9](?:[a-z0-9.-]{0,252}[a-z0-9])?")
+# `namespace/name`, a Vault path `database/creds/payments-readonly`: lowercase segments joined by `/`
+_OBJECT_REF = re.compile(r"[a-z0-9][a-z0-9._-]{0,252}(?:/[a-z0-9][a-z0-9._-]{0,252}){1,16}")
 _PATH = re.compile(r"/[\w./-]{0,4096}|~/[\w./-]{0,4096}")
 _PLAIN_URL = re.compile(r"[a-z][a-z0-9+.-]{1,20}://[^\s@]{1,4096}")
 _NUMBERISH = re.compile(r"[0-9]{1,5}(?:\.[0-9]{1,9})?(?:[smhdwy]|ms|us|ns|[KMGT]i?B?|%)?")
@@ -113,20 +118,6 @@ def key_before(text: str, end: int, limit: int = 128) -> str:
     while start > floor and text[start - 1] in _IDENT_CHARS:
         start -= 1
     return text[start:end]
-
-
-def plausible(match: re.Match[str]) -> bool:
-    """The name-bound rule's check: the whole key around the keyword looks secret, the value plausible."""
-    text = match.string
-    key_end = match.end("rest")
-    key = key_before(text, key_end)
-    if not key or not secret_name(key):
-        return False
-    for group in ("dq", "sq", "eq", "value"):
-        value = match.group(group)
-        if value is not None:
-            return plausible_value(value)
-    return False
 
 
 _BLOCK_INDICATOR = re.compile(r"[|>][+-]?[1-9]?[+-]?")
@@ -183,8 +174,12 @@ def _block(text: str, pos: int, column: int) -> tuple[int, int] | None:
 
 def plausible_range(match: re.Match[str], start: int, end: int) -> bool:
     """The name-bound check on the value's full range (see `value_range`)."""
-    key = key_before(match.string, match.end("rest"))
-    return bool(key) and secret_name(key) and plausible_value(match.string[start:end])
+    text = match.string
+    key = key_before(text, match.end("rest"))
+    key_start = match.end("rest") - len(key)
+    if not key or (key_start > 0 and text[key_start - 1] in ":/@"):
+        return False  # `arn:aws:secretsmanager:...:secret:name`, a URL path: a word inside a token
+    return secret_name(key) and plausible_value(text[start:end])
 
 
 def decodes_to_pair(value: str) -> bool:

@@ -18,6 +18,12 @@ _JSON_ITEM_START = "\n        {\n"
 _JSON_ITEM_END = "\n        }"
 
 
+# `helm get values` prints a header line before the YAML (`USER-SUPPLIED VALUES:`, `COMPUTED VALUES:`)
+_HELM_HEADERS = frozenset({"USER-SUPPLIED VALUES:", "COMPUTED VALUES:"})
+# `kubectl describe` aligns its fields in columns (`Name:         x`); kubectl's YAML has one space
+_DESCRIBE_FIELD = re.compile(r"[A-Z][\w -]{0,63}:[ \t]{2,}\S")
+
+
 def output_kind(text: str) -> str:
     """'json', 'yaml' or 'text': what the output looks like from its first meaningful line."""
     head = text.lstrip()[:2048]
@@ -25,8 +31,10 @@ def output_kind(text: str) -> str:
         return "json"
     for line in head.splitlines():
         stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
+        if not stripped or stripped.startswith("#") or stripped in _HELM_HEADERS:
             continue
+        if _DESCRIBE_FIELD.match(line):
+            return "text"
         if stripped == "---" or stripped.startswith("- ") or re.match(r"^[\w.\"'/-]{1,253}:(\s|$)", line):
             return "yaml"
         return "text"
