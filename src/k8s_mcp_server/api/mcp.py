@@ -74,6 +74,7 @@ METHODS = frozenset({"initialize", "ping", "tools/list", "tools/call"})
 # JSON-RPC error codes: the specification's, and two of the server-defined range.
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS = -32700, -32600, -32601, -32602
 REFUSED, UNAUTHENTICATED, REQUEST_CANCELLED = -32000, -32001, -32800
+DIALECT = "http://json-schema.org/draft-07/schema#"  # of the tool schemas
 _CALL = "k8s_mcp.call"  # the scope key that carries a request's _Call to the handlers
 
 _TITLES = {
@@ -112,7 +113,7 @@ def can_only_read(policy: CompiledPolicy) -> bool:
 
 def _input_schema() -> dict[str, Any]:
     schema = ToolRequest.model_json_schema()
-    schema["$schema"] = "http://json-schema.org/draft-07/schema#"  # nothing newer is used
+    schema["$schema"] = DIALECT  # nothing newer is used
     schema.pop("title", None)
     return schema
 
@@ -121,7 +122,10 @@ def _output_schema() -> dict[str, Any]:
     """The REST response's fields, without the output itself (that is the text content)."""
     full = ToolResponse.model_json_schema()
     props = {k: v for k, v in full["properties"].items() if k not in ("output", "error")}
-    return {"type": "object", "properties": props, "required": [k for k in full["required"] if k in props]}
+    required = [k for k in full["required"] if k in props]
+    # draft-07: clients validate every result against it (the Python SDK checks the schema itself
+    # each time, ~4x faster for draft-07 than for the default 2020-12)
+    return {"$schema": DIALECT, "type": "object", "properties": props, "required": required}
 
 
 INPUT_SCHEMA = _input_schema()
