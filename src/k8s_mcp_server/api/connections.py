@@ -6,7 +6,8 @@ as long as it likes, and a new connection that sends nothing at all is never tim
 request, from its first byte (or the connection's start) to the end of its body, must arrive within
 `read_timeout`; a client that is slower gets `408` and the connection is closed. A source address
 holds at most `per_source` connections and the server at most `total`; a connection past either is
-answered at once (`429`/`503 too_many_connections`) and closed, before any of it is read.
+answered at once (`429`/`503 too_many_connections`) and closed, before any of it is read. A request
+line and headers longer than `max_header_bytes` get `431 headers_too_large`.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ log = logging.getLogger(__name__)
 class ConnectionGuard:
     """The counts shared by every connection of one server."""
 
-    def __init__(self, *, total: int, per_source: int, read_timeout: float) -> None:
+    def __init__(self, *, total: int, per_source: int, read_timeout: float, max_header_bytes: int) -> None:
         self.total = total
         self.per_source = per_source
         self.read_timeout = read_timeout
+        self.max_header_bytes = max_header_bytes
         self.open: Counter[str] = Counter()
         self.dropped_slow = 0  # connections closed for sending too slowly (for tests and metrics)
 
@@ -60,7 +62,12 @@ def _raw_response(status: int, reason: str, code: str, message: str) -> bytes:
     return head.encode("latin-1") + body
 
 
-_REASONS = {408: "Request Timeout", 429: "Too Many Requests", 503: "Service Unavailable"}
+_REASONS = {
+    408: "Request Timeout",
+    429: "Too Many Requests",
+    431: "Request Header Fields Too Large",
+    503: "Service Unavailable",
+}
 
 
 def bounded_protocol(guard: ConnectionGuard) -> type[H11Protocol]:
@@ -69,6 +76,8 @@ def bounded_protocol(guard: ConnectionGuard) -> type[H11Protocol]:
     class BoundedH11Protocol(H11Protocol):
         _source: str | None = None
         _deadline: asyncio.TimerHandle | None = None
+        _head = 0  # bytes of the current request's line and headers seen so far
+        _head_tail = b""  # the last bytes of the previous chunk: the blank line may straddle two
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -90,6 +99,15 @@ def bounded_protocol(guard: ConnectionGuard) -> type[H11Protocol]:
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
+            if self.conn.their_state is h11.IDLE and self._head_too_large(data):
+                message = (
+                    f"the request line and headers are limited to {guard.max_header_bytes} bytes "
+                    "(K8S_MCP_MAX_HEADER_BYTES): send a large kubeconfig in the `kubeconfig` body field"
+                )
+                self.transport.write(_raw_response(431, _REASONS[431], "headers_too_large", message))
+                self.transport.close()
+                self._disarm()
+                return
             super().data_received(data)
             if self.transport.is_closing():
                 self._disarm()
@@ -97,6 +115,21 @@ def bounded_protocol(guard: ConnectionGuard) -> type[H11Protocol]:
                 self._arm()  # part of a request is here: the rest has until the deadline
             else:
                 self._disarm()
+
+        def _head_too_large(self, data: bytes) -> bool:
+            """Count the request head as it arrives (h11's own bound applies only to a head that is
+            still incomplete when a read ends: a large one that arrives whole would pass it)."""
+            window = self._head_tail + data
+            end = window.find(b"\r\n\r\n")
+            if end < 0:
+                self._head += len(data)
+                self._head_tail = window[-3:]
+            else:
+                self._head += end + 4 - len(self._head_tail)
+            too_large = self._head > guard.max_header_bytes
+            if end >= 0:
+                self._head, self._head_tail = 0, b""
+            return too_large
 
         def _arm(self) -> None:
             if self._deadline is None:
@@ -129,10 +162,10 @@ def bounded_protocol(guard: ConnectionGuard) -> type[H11Protocol]:
     return BoundedH11Protocol
 
 
-def uvicorn_options(guard: ConnectionGuard, *, max_header_bytes: int, keep_alive: float) -> dict[str, Any]:
+def uvicorn_options(guard: ConnectionGuard, *, keep_alive: float) -> dict[str, Any]:
     """The uvicorn.Config keywords for these bounds."""
     return {
         "http": bounded_protocol(guard),
-        "h11_max_incomplete_event_size": max_header_bytes,
+        "h11_max_incomplete_event_size": guard.max_header_bytes,
         "timeout_keep_alive": keep_alive,
     }

@@ -46,6 +46,7 @@ def serve(app: FastAPI, settings: Settings, *, log_level: str) -> None:
         total=settings.max_connections,
         per_source=settings.max_connections_per_source,
         read_timeout=settings.request_read_timeout,
+        max_header_bytes=settings.max_header_bytes,
     )
     # The asyncio loop even where uvloop is installed: with uvloop (and httptools) a REST `get ns`
     # measured 1.21-1.23x of kubectl run directly, against 1.11-1.17x with asyncio (bench_request.py).
@@ -55,9 +56,7 @@ def serve(app: FastAPI, settings: Settings, *, log_level: str) -> None:
         port=settings.port,
         log_level=log_level,
         loop="asyncio",
-        **uvicorn_options(
-            guard, max_header_bytes=settings.max_header_bytes, keep_alive=settings.keep_alive_timeout
-        ),
+        **uvicorn_options(guard, keep_alive=settings.keep_alive_timeout),
     )
     logs.install()  # after uvicorn.Config, which configures logging
     warning = raise_open_files(open_files_needed(settings))
