@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,11 +19,13 @@ from k8s_mcp_server.api.mcp import McpGate, mount_mcp
 from k8s_mcp_server.api.metrics import Metrics
 from k8s_mcp_server.api.policies import PolicyRegistry
 from k8s_mcp_server.api.ratelimit import RateLimited, RateLimiter
+from k8s_mcp_server.api.refusals import RefusalAudit
 from k8s_mcp_server.api.routes import build_router
 from k8s_mcp_server.api.state import AppState
 from k8s_mcp_server.api.transport import HostOriginGuard, default_allowed_hosts
 from k8s_mcp_server.api.validation import validation_error
 from k8s_mcp_server.audit import AuditLog
+from k8s_mcp_server.audit.refusals import RefusalAggregator
 from k8s_mcp_server.contracts import TOOLS
 from k8s_mcp_server.errors import Busy, ProxyError, ResourceLimit
 from k8s_mcp_server.execute import (
@@ -38,6 +42,7 @@ from k8s_mcp_server.parse.vocabulary import FILTERS
 from k8s_mcp_server.pipeline import Pipeline, PolicyDenied
 from k8s_mcp_server.policy import CompiledPolicy, PolicyStore
 from k8s_mcp_server.redact import Redactor
+from k8s_mcp_server.redact.provenance import SecretValues
 from k8s_mcp_server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -131,11 +136,13 @@ def build_state(settings: Settings) -> AppState:
         max_command_timeout=settings.max_command_timeout,
         max_command_length=settings.max_command_length,
         observer=metrics,
+        provenance=SecretValues(executor, ttl=settings.provenance_ttl) if settings.provenance else None,
     )
     hosts = settings.allowed_hosts
     if hosts is None:
         hosts = default_allowed_hosts(settings.port)
     return AppState(
+        refusals=RefusalAggregator(pipeline.audit),
         pipeline=pipeline,
         authenticator=Authenticator(keys if keys is not None else ()),
         policies=policies,
@@ -153,7 +160,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         for tool, reason in (await state.check_grammars()).items():
             log.warning("%s withheld: %s", tool, reason)
+        refusals = state.refusals
+        flushing = asyncio.create_task(refusals.run()) if refusals is not None else None
         yield
+        if flushing is not None and refusals is not None:
+            flushing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flushing
+            refusals.flush()  # the last interval's counts, before the log closes
         state.pipeline.audit.close()
         state.pipeline.executor.close()
 
@@ -181,5 +195,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error)
     mount_mcp(app, state, description=DESCRIPTION, summary=policy_summary)
     app.add_middleware(McpGate, state=state)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # outermost: before anything reads
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # before anything reads
+    if state.refusals is not None:  # outermost: sees every other layer's answers
+        app.add_middleware(RefusalAudit, refusals=state.refusals)
     return app

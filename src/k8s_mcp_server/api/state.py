@@ -10,10 +10,14 @@ from k8s_mcp_server.api.auth import Authenticator
 from k8s_mcp_server.api.metrics import Metrics
 from k8s_mcp_server.api.policies import PolicyRegistry
 from k8s_mcp_server.api.ratelimit import RateLimiter
+from k8s_mcp_server.api.refusals import audited
 from k8s_mcp_server.api.transport import HostOriginGuard
 from k8s_mcp_server.audit import rejected_record
+from k8s_mcp_server.audit.refusals import AGGREGATED_CODES, RefusalAggregator
 from k8s_mcp_server.contracts import TOOLS, CommandRequest
 from k8s_mcp_server.errors import ProxyError
+from k8s_mcp_server.identity.impersonate import Impersonator
+from k8s_mcp_server.identity.oauth import OAuth
 from k8s_mcp_server.parse.clispec import grammar_version, has_grammar
 from k8s_mcp_server.pipeline import Pipeline
 
@@ -36,13 +40,45 @@ class AppState:
     metrics: Metrics
     limiter: RateLimiter
     guard: HostOriginGuard
+    # floods of unauthenticated refusals, counted per source and interval (audit/refusals.py)
+    refusals: RefusalAggregator | None = None
+    oauth: OAuth | None = None  # access tokens beside API keys (identity/oauth.py)
+    impersonator: Impersonator | None = None  # K8S_MCP_IDENTITY_MODE=impersonate (identity/impersonate.py)
     _versions: dict[str, Any] | None = None
 
     async def audit_rejection(self, request: CommandRequest, exc: ProxyError) -> None:
         """The one audit record of a request refused before the pipeline (auth, limits, Host/Origin).
 
+        Refusals of nobody-let-in kinds (AGGREGATED_CODES: unauthenticated, forbidden host or origin,
+        rate limited) past the first few per source and interval are counted in the aggregate instead,
+        so a flood of them cannot fill the log (audit/refusals.py).
         Raises AuditUnavailable when the record cannot be written (the caller answers 503).
         """
+        if (
+            self.refusals is not None
+            and exc.code in AGGREGATED_CODES
+            and not self.refusals.individual(
+                code=exc.code,
+                transport=request.transport,
+                source_ip=request.source_ip,
+                principal=request.principal,
+                tool=request.tool,
+            )
+        ):
+            self.refusals.add(
+                code=exc.code,
+                reason=exc.message,
+                transport=request.transport,
+                source_ip=request.source_ip,
+                principal=request.principal,
+                tool=request.tool,
+                status=exc.status,
+                request_id=request.request_id,
+            )
+            audited()
+            self.metrics.outcome(request, "rejected", None, exc.code)
+            return
+        audited()
         try:
             await self.pipeline.audit.awrite(rejected_record(request=request, error=exc))
         except ProxyError as failed:

@@ -257,9 +257,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
             totals["nonzero_exit"] += record.get("exit_code") not in (0, None)
             totals["timed_out"] += bool(record.get("timed_out"))
             continue
-        totals["requests"] += 1
+        # An `event: refusals` record stands for `count` refused requests (audit/refusals.py).
+        weight = record.get("count") if record.get("event") == "refusals" else 1
+        weight = weight if isinstance(weight, int) and not isinstance(weight, bool) and weight > 0 else 1
+        totals["requests"] += weight
         for name, counter in counters.items():
-            counter[str(record.get(name) or "-")] += 1
+            counter[str(record.get(name) or "-")] += weight
     if args.json:
         print(
             json.dumps({"totals": dict(totals), **{k: dict(v) for k, v in counters.items()}}, sort_keys=True)

@@ -1,0 +1,104 @@
+"""Refusals no handler saw (422, 413, unknown paths) and floods of unauthenticated ones are audited,
+in aggregate, never with what the caller sent (the app in-process, a real audit file)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from k8s_mcp_server.api.app import create_app
+from k8s_mcp_server.audit import verify
+from k8s_mcp_server.audit.refusals import PER_KEY
+from k8s_mcp_server.settings import Settings
+from tests.support.cluster import REPO
+
+CANARY = "Zq9CANARYx7"
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> FastAPI:
+    settings = Settings(
+        policy=REPO / "policies" / "default.yaml", audit_log=tmp_path / "audit.jsonl", audit_fsync=False
+    )
+    return create_app(settings)
+
+
+def client(app: FastAPI, source: str = "127.0.0.1") -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(source, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:9096")
+
+
+def records(app: FastAPI) -> list[dict[str, Any]]:
+    state = app.state.k8s
+    state.refusals.flush()
+    path: Path = state.pipeline.audit.path
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.fixture
+async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with client(app) as c:
+        yield c
+
+
+async def test_a_body_the_schema_refuses_is_counted_as_invalid_arguments_without_its_values(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    res = await http.post("/tools/kubectl", json={"command": 7, "kubeconfig": [CANARY], CANARY: CANARY})
+    assert res.status_code == 422
+    [record] = records(app)
+    assert (record["event"], record["error_code"], record["status"], record["route"], record["count"]) == (
+        "refusals", "invalid_arguments", 422, "/tools/kubectl", 1,
+    )  # fmt: skip
+    assert CANARY not in json.dumps(record)
+
+
+async def test_a_body_over_the_limit_is_counted_as_body_too_large(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    res = await http.post(
+        "/tools/kubectl", content=b"x" * (2 * 1024 * 1024), headers={"content-type": "text/plain"}
+    )
+    assert res.status_code == 413
+    [record] = records(app)
+    assert (record["error_code"], record["status"]) == ("body_too_large", 413)
+
+
+async def test_an_unknown_path_is_counted_under_other_and_the_path_is_not_recorded(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    res = await http.get(f"/tools/{CANARY}/x")
+    assert res.status_code == 404
+    [record] = records(app)
+    assert (record["error_code"], record["route"]) == ("not_found", "other")
+    assert CANARY not in json.dumps(record)
+
+
+async def test_a_refusal_the_handler_audited_itself_is_not_counted_again(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    res = await http.post("/tools/kubectl", json={"command": "get pods; rm -rf /"})
+    assert res.status_code == 400
+    [record] = records(app)
+    assert (record["event"], record["error_code"]) == ("decision", "invalid_command")
+
+
+async def test_a_flood_of_unauthenticated_requests_leaves_a_few_records_and_one_count(app: FastAPI) -> None:
+    async with client(app, source="10.9.8.7") as remote:  # no API keys: only loopback is served
+        for _ in range(300):
+            res = await remote.post("/tools/kubectl", json={"command": "get pods"})
+            assert res.status_code == 401
+    found = records(app)
+    individual = [r for r in found if r["event"] == "decision"]
+    aggregate = [r for r in found if r["event"] == "refusals"]
+    assert len(individual) == PER_KEY and all(r["error_code"] == "unauthenticated" for r in individual)
+    assert [(r["source_ip"], r["error_code"], r["count"]) for r in aggregate] == [
+        ("10.9.8.7", "unauthenticated", 300 - PER_KEY)
+    ]
+    assert verify([app.state.k8s.pipeline.audit.path]).ok
