@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+from k8s_mcp_server.api import requestlog
 from k8s_mcp_server.api.models import ToolResponse
 from k8s_mcp_server.api.policies import TrackedPolicy
 from k8s_mcp_server.api.ratelimit import bucket_key
@@ -22,10 +23,13 @@ from k8s_mcp_server.pipeline import Completed
 
 async def authenticate(state: AppState, authorization: str | None, request: CommandRequest) -> ApiKey | None:
     """The caller's key (None: anonymous on loopback); a refusal is audited once, then raised."""
+    started = time.perf_counter()
     try:
         return state.authenticator.principal(authorization, request.source_ip)
     except ProxyError as exc:
         await state.audit_rejection(request, exc)
+        if request.tool:  # a tool call (service endpoints authenticate too)
+            requestlog.refused(request, exc, time.perf_counter() - started)
         raise
 
 
@@ -43,19 +47,25 @@ async def run_tool(
     """
     if key is not None:
         request = replace(request, principal=key.principal)
+    started = time.perf_counter()
     try:
         state.limiter.check(bucket_key(request.principal, request.source_ip, anonymous=key is None))
         policies = policy_for(state, key)
     except ProxyError as exc:
         await state.audit_rejection(request, exc)
+        requestlog.refused(request, exc, time.perf_counter() - started)
         raise
-    started = time.perf_counter()
     state.metrics.in_flight.inc()
     try:
-        return await state.pipeline.run(request, kubeconfig_b64, policies=policies)
+        done = await state.pipeline.run(request, kubeconfig_b64, policies=policies)
+    except ProxyError as exc:
+        requestlog.refused(request, exc, time.perf_counter() - started)
+        raise
     finally:
         state.metrics.in_flight.dec()
         state.metrics.stage("total", time.perf_counter() - started)
+    requestlog.ran(request, done, time.perf_counter() - started)
+    return done
 
 
 def tool_response(done: Completed, request_id: str) -> ToolResponse:

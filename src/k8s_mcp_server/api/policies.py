@@ -8,6 +8,7 @@ another policy.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -19,6 +20,7 @@ from k8s_mcp_server.keys import ApiKey
 from k8s_mcp_server.policy import CompiledPolicy, PolicyStore
 
 ReloadHook = Callable[[str, bool], None]  # (policy name, ok)
+log = logging.getLogger(__name__)
 
 
 class PolicyUnavailable(ProxyError):
@@ -50,13 +52,21 @@ class TrackedPolicy:
 
     def current(self) -> CompiledPolicy:
         policy = self.store.current()
-        if self._on_reload is not None and (
-            self.store.loaded_at != self._loaded_at or self.store.last_error != self._last_error
-        ):
+        if self.store.loaded_at != self._loaded_at or self.store.last_error != self._last_error:
             if self.store.loaded_at != self._loaded_at:
-                self._on_reload(self.name, True)
+                log.info("policy %s reloaded from %s: revision %s", self.name, self.path, policy.revision)
+                if self._on_reload is not None:
+                    self._on_reload(self.name, True)
             if self.store.last_error is not None and self.store.last_error != self._last_error:
-                self._on_reload(self.name, False)
+                log.error(
+                    "policy %s: the changed file %s was rejected, revision %s stays in force: %s",
+                    self.name,
+                    self.path,
+                    policy.revision,
+                    self.store.last_error,
+                )
+                if self._on_reload is not None:
+                    self._on_reload(self.name, False)
             self._loaded_at, self._last_error = self.store.loaded_at, self.store.last_error
         return policy
 

@@ -6,9 +6,11 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
 from k8s_mcp_server.api.compose import authenticate, run_tool, tool_response
+from k8s_mcp_server.api.health import health_report
 from k8s_mcp_server.api.metrics import CONTENT_TYPE
 from k8s_mcp_server.api.models import ErrorBody, ToolRequest, ToolResponse
 from k8s_mcp_server.api.state import AppState
@@ -62,12 +64,13 @@ def build_router(policy_summary: str) -> APIRouter:
         )
 
     @router.get("/health", operation_id="health", tags=["service"])
-    async def health(request: Request) -> dict[str, Any]:
+    async def health(request: Request) -> JSONResponse:
         state = _state(request)
+        code, verdict = health_report(state)  # 503 with the reasons when requests would be refused
         default = state.policies.default.describe()
         keys = state.authenticator.store
-        return {
-            "status": "ok",
+        body = {
+            **verdict,
             "revision": default["revision"],
             "loaded_at": default["loaded_at"],
             "policy": default["path"],
@@ -85,6 +88,7 @@ def build_router(policy_summary: str) -> APIRouter:
                 "last_error": keys.last_error,
             },
         }
+        return JSONResponse(body, status_code=code)
 
     @router.get("/metrics", operation_id="metrics", tags=["service"], response_class=Response)
     async def metrics(request: Request) -> Response:

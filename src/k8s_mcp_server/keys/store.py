@@ -8,6 +8,7 @@ the safe side is the policy that was reviewed.)
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,6 +16,8 @@ from pathlib import Path
 
 from k8s_mcp_server.keys.file import MAX_KEYS_FILE_BYTES, ApiKey, parse_api_keys
 from k8s_mcp_server.watched import CHECK_INTERVAL, Polled, Signature, read_stable, signature
+
+log = logging.getLogger(__name__)
 
 
 class KeyStore(Polled):
@@ -66,11 +69,13 @@ class KeyStore(Polled):
         self._keys, self._signature = keys, current
         self.loaded_at = datetime.now(UTC)
         self.last_error = None
+        log.info("keys file %s reloaded: %d principals", self.path, len({k.principal for k in keys}))
 
     def _fail(self, message: str) -> None:
         self._keys = ()
         self._signature = None
         self.last_error = message + " (every request is refused until the file is fixed)"
+        log.error("keys: %s", self.last_error)
 
     def _read(self) -> tuple[tuple[ApiKey, ...], Signature]:
         """Parse the file; a file that changed while it was read gets a signature that matches no
