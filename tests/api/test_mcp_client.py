@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +26,10 @@ from tests.support.server import Server, start_server
 
 pytestmark = pytest.mark.cluster
 
-READ_KEY, WRITE_KEY = "mcp-test-reader-key", "mcp-test-writer-key"
+READ_KEY, WRITE_KEY, SWITCH_KEY = "mcp-test-reader-key", "mcp-test-writer-key", "mcp-test-switch-key"
+# How long a test waits for the server to notice a rewritten policy file (it re-stats it about once a
+# second): a liveness bound, not a timing.
+RELOAD_BOUND = 30.0
 
 
 def audit(server: Server) -> list[dict[str, Any]]:
@@ -44,8 +48,15 @@ def keyed(cluster: Cluster, standin_dir: Path, tmp_path_factory: pytest.TempPath
     """API keys on (a read-only and a permissive principal); istioctl and argocd not installed."""
     tmp = tmp_path_factory.mktemp("mcp-keyed")
     keys = tmp / "keys.yaml"
+    permissive = REPO / "policies" / "permissive.yaml"
+    (tmp / "switch.yaml").write_text(permissive.read_text())  # rewritten by the reload test
     write_keys(
-        keys, [("reader", READ_KEY, None), ("writer", WRITE_KEY, REPO / "policies" / "permissive.yaml")]
+        keys,
+        [
+            ("reader", READ_KEY, None),
+            ("writer", WRITE_KEY, permissive),
+            ("switch", SWITCH_KEY, tmp / "switch.yaml"),
+        ],
     )
     env = server_env(cluster, standin_dir, REPO / "policies" / "default.yaml")
     del env["K8S_MCP_ISTIOCTL"], env["K8S_MCP_ARGOCD"]
@@ -236,6 +247,25 @@ async def test_annotations_follow_the_callers_policy(keyed: Keyed) -> None:
     assert writer["kubectl"].annotations.destructiveHint is True
     assert "read-only" in (reader["kubectl"].description or "")
     assert "read-only" not in (writer["kubectl"].description or "")
+
+
+async def test_tool_metadata_follows_a_policy_reload_without_a_restart(keyed: Keyed) -> None:
+    async def kubectl_tool() -> mt.Tool:
+        async with mcp_session(keyed.server.url, bearer(SWITCH_KEY)) as session:
+            return next(t for t in (await session.list_tools()).tools if t.name == "kubectl")
+
+    before = await kubectl_tool()
+    assert before.annotations is not None and before.annotations.readOnlyHint is False
+    (keyed.tmp / "switch.yaml").write_text((REPO / "policies" / "default.yaml").read_text())
+    deadline = time.monotonic() + RELOAD_BOUND
+    after = await kubectl_tool()
+    while (
+        after.annotations is not None and not after.annotations.readOnlyHint and time.monotonic() < deadline
+    ):
+        await anyio.sleep(0.2)
+        after = await kubectl_tool()
+    assert after.annotations is not None and after.annotations.readOnlyHint is True
+    assert "read-only" in (after.description or "") and "read-only" not in (before.description or "")
 
 
 async def test_only_installed_tools_are_listed(keyed: Keyed) -> None:
