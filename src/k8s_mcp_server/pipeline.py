@@ -39,6 +39,7 @@ from k8s_mcp_server.kubeconfig import DefaultKubeconfig, Kubeconfig, KubeconfigC
 from k8s_mcp_server.parse import parse_command
 from k8s_mcp_server.policy import CompiledPolicy, evaluate
 from k8s_mcp_server.redact import Redactor, ResponseRedaction
+from k8s_mcp_server.redact.provenance import SecretValues
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +113,11 @@ class Pipeline:
         max_command_timeout: float,
         max_command_length: int,
         observer: Observer | None = None,
+        provenance: SecretValues | None = None,
     ) -> None:
         self.policies = policies
         self.observer: Observer = observer or _NoObserver()
+        self.provenance = provenance
         self.audit = audit
         self.redactor = redactor
         self.executor = executor
@@ -140,10 +143,15 @@ class Pipeline:
             await self._record_decision(request, parsed, decision, cluster, admission)
             started = time.perf_counter()
             redaction = self.redactor.start()
-            raw = await self._execute(request, parsed, decision, kubeconfig, access, redaction)
+            known = self._known(parsed, kubeconfig, access)
+            try:
+                raw = await self._execute(request, parsed, decision, kubeconfig, access, redaction, known)
+            except BaseException:
+                known.cancel()
+                raise
             self.observer.stage("execute", time.perf_counter() - started)
         started = time.perf_counter()
-        output = await self._redact(raw, parsed, decision, kubeconfig, access, redaction)
+        output = await self._redact(raw, parsed, decision, redaction, known)
         self.observer.stage("redact", time.perf_counter() - started)
         self.observer.redactions(output.redactions)
         warnings = await self._record_completion(request, parsed, decision, cluster, output)
@@ -261,6 +269,7 @@ class Pipeline:
         kubeconfig: Kubeconfig | None,
         access: Access,
         redaction: ResponseRedaction,
+        known: KnownSecrets,
     ) -> RawOutput:
         """Run the checked pipeline in the place taken for it; a command that cannot start leaves a
         not-run completion, so "allowed, never ran" is not mistaken for "ran, then the server died".
@@ -270,11 +279,11 @@ class Pipeline:
         cluster = kubeconfig.cluster if kubeconfig else None
         between = None
         if parsed.filters:
-            known = _known_secrets(kubeconfig, access)
 
             async def between(stdout: bytes) -> bytes:
+                values = await known.get()
                 stage = partial(
-                    redaction.stage, stdout, secrets=decision.secrets, known_secrets=known, parsed=parsed
+                    redaction.stage, stdout, secrets=decision.secrets, known_secrets=values, parsed=parsed
                 )
                 return await asyncio.to_thread(stage) if len(stdout) > REDACT_INLINE_LIMIT else stage()
 
@@ -307,12 +316,11 @@ class Pipeline:
         raw: RawOutput,
         parsed: ParsedCommand,
         decision: Decision,
-        kubeconfig: Kubeconfig | None,
-        access: Access,
         redaction: ResponseRedaction,
+        known: KnownSecrets,
     ) -> RedactedOutput:
-        known = _known_secrets(kubeconfig, access)
-        redact = partial(redaction.finish, raw, secrets=decision.secrets, known_secrets=known, parsed=parsed)
+        values = await known.get()
+        redact = partial(redaction.finish, raw, secrets=decision.secrets, known_secrets=values, parsed=parsed)
         if len(raw.stdout) + len(raw.stderr) > REDACT_INLINE_LIMIT:
             return await asyncio.to_thread(redact)
         return redact()
@@ -354,6 +362,26 @@ class Pipeline:
         self.observer.stage("audit", time.perf_counter() - started)
         self.observer.outcome(request, record["decision"], record["rule"], record["error_code"])
 
+    def _known(self, parsed: ParsedCommand, kubeconfig: Kubeconfig | None, access: Access) -> KnownSecrets:
+        """Start reading the provenance values beside the command (when it reaches namespaces)."""
+        base: tuple[str, ...] = kubeconfig.credentials if kubeconfig else ()
+        if server_known := access.known_secrets():
+            base = (*base, *server_known)
+        pending = None
+        if (
+            self.provenance is not None
+            and kubeconfig is not None
+            and access.needs_kubeconfig
+            and parsed.command_class is not CommandClass.LOCAL
+            and parsed.namespaces
+            and not parsed.cluster_scoped
+        ):
+            read = self.provenance.values(
+                kubeconfig.sanitized, parsed.namespaces, kubeconfig.cluster.fingerprint
+            )
+            pending = asyncio.ensure_future(read)
+        return KnownSecrets(base, pending)
+
     def _kubeconfig(self, encoded: str | None) -> Kubeconfig | None:
         if encoded:
             return self.kubeconfigs.load(encoded)
@@ -364,12 +392,23 @@ class Pipeline:
         return min(wanted, self.max_command_timeout)
 
 
-def _known_secrets(kubeconfig: Kubeconfig | None, access: Access) -> tuple[str, ...]:
-    """The request's credentials and the server's own (argocd's token), whatever the tool."""
-    known: tuple[str, ...] = kubeconfig.credentials if kubeconfig else ()
-    if server_known := access.known_secrets():
-        known = (*known, *server_known)
-    return known
+class KnownSecrets:
+    """What a response is scrubbed of, whatever its shape: the request's credentials, the server's own
+    (argocd's token), and, once read (redact/provenance.py), the values of the Secrets the request's
+    credentials can read in the namespaces its command touches."""
+
+    def __init__(self, base: tuple[str, ...], pending: asyncio.Task[tuple[str, ...]] | None) -> None:
+        self._base = base
+        self._pending = pending
+
+    async def get(self) -> tuple[str, ...]:
+        if self._pending is None:
+            return self._base
+        return (*self._base, *await self._pending)
+
+    def cancel(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
 
 
 # Commands longer than this are parsed and redacted for the audit record in a worker thread: each

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     # how long a request waits for a place before 429 busy (with Retry-After): a few seconds
     admission_wait: float = Field(default=5.0, ge=0, le=60)
     max_command_length: int = Field(default=8192, ge=16)
+    # provenance (redact/provenance.py): the values of the Secrets the request's kubeconfig can read
+    # in the namespaces a command touches are scrubbed from its output in any shape and encoding;
+    # read with that kubeconfig beside the command, cached per credential and namespace this long
+    provenance: bool = True
+    provenance_ttl: float = Field(default=30.0, gt=0, le=3600)
 
     # Limits of every process a command starts, the CLI and each filter (execute/limits.py):
     # data memory (RLIMIT_DATA; kubectl/helm need 64 MiB to start, `jq [range(6e7)]` 1.2 GiB), so 16

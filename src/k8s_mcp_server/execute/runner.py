@@ -42,6 +42,9 @@ READ_CHUNK = 256 * 1024
 LARGE_OUTPUT_BYTES = 256 * 1024
 MAX_LARGE_OUTPUTS = 2
 
+# Reads the server makes on a request's behalf (provenance) at once: a few, beside the slots.
+INTERNAL_CONCURRENCY = 4
+
 # What the tool printed -> what its filters read: the pipeline passes the redactor, so that a filter
 # after `|` only ever sees redacted objects (issue: transforms see only redacted data).
 Between = Callable[[bytes], Awaitable[bytes]]
@@ -129,6 +132,7 @@ class Executor:
         self._max_output = max_output_bytes
         self._lanes = OutputLanes(max_large_outputs, large_output_bytes)
         self._slots = asyncio.Semaphore(max_concurrency)
+        self._internal_slots = asyncio.Semaphore(INTERNAL_CONCURRENCY)
         total = max_concurrency + max_queue  # running + queued for a slot
         self._admission = Admission(
             total=total, per_caller=max_per_caller or total, wait_seconds=admission_wait
@@ -158,6 +162,7 @@ class Executor:
         admitted: bool = False,
         access: Access | None = None,
         between: Between | None = None,
+        internal: bool = False,
     ) -> RawOutput:
         """Run `pipeline` (argv per stage, program names unresolved) and return what it printed.
 
@@ -166,13 +171,16 @@ class Executor:
         `access` (from `access()`) adds what the tool needs to reach its server (argocd's configured
         server and token, read now) to the first stage's environment only, never to a filter's.
         `between` (the redactor) turns what the tool printed into what the filters read; without it
-        the stages are joined by pipes directly.
+        the stages are joined by pipes directly. `internal`: a read the server makes for a request
+        that already holds its place (provenance, redact/provenance.py): it takes one of a few places
+        of its own instead of a slot, so a request never waits for a second slot while holding one.
         """
         argvs = [self._resolve(stage, first=i == 0) for i, stage in enumerate(pipeline)]
         admission: contextlib.AbstractAsyncContextManager[None] = (
-            contextlib.nullcontext() if admitted else self.admit()
+            contextlib.nullcontext() if admitted or internal else self.admit()
         )
-        async with admission, self._slots:
+        slots = self._internal_slots if internal else self._slots
+        async with admission, slots:
             cache = self._discovery_cache(cache_key)
             with workspace(kubeconfig, discovery_cache=cache, base=self._work_dir) as ws:
                 env = ws.environment() | (self._limits.environment() if self._limits else {})
