@@ -37,7 +37,7 @@ def serve(args: argparse.Namespace) -> int:
     if refusal:
         print(refusal, file=sys.stderr)
         return 2
-    if needs_host_list(settings.host) and not settings.api_keys_file:
+    if needs_host_list(settings.host) and not settings.api_keys_file and not settings.oauth_resource:
         print(f"WARNING: serving {settings.host} without API keys (--insecure-bind)", file=sys.stderr)
     try:
         app = create_app(settings)
@@ -64,7 +64,7 @@ def bind_refusal(settings: Settings) -> str | None:
     """Why `serve` must not start on this address, or None."""
     if not needs_host_list(settings.host):
         return None
-    if not settings.api_keys_file and not settings.allow_insecure_bind:
+    if not settings.api_keys_file and not settings.oauth_resource and not settings.allow_insecure_bind:
         return (
             f"refusing to listen on {settings.host} without API keys: anyone who can reach the port "
             "could run commands. Create a key with `k8s-mcp-server keys create NAME`, put the printed "

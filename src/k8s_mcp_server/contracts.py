@@ -33,6 +33,24 @@ class CommandClass(enum.StrEnum):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Identity:
+    """Who a token caller is, as its verified token says, and whom the cluster is told it is.
+
+    API-key callers have no Identity (their principal says it all); `impersonated_*` are set only in
+    the `impersonate` identity mode, and are what the API server's audit log shows.
+    """
+
+    method: Literal["oauth", "api-key"]
+    issuer: str | None = None
+    subject: str | None = None
+    client: str | None = None  # the OAuth client the token was issued to (`azp` or `client_id`)
+    groups: tuple[str, ...] = ()
+    act: tuple[str, ...] = ()  # the delegation chain (RFC 8693 `act`), outermost actor first
+    impersonated_user: str | None = None
+    impersonated_groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class CommandRequest:
     """One caller request, after authentication and schema validation."""
 
@@ -44,6 +62,7 @@ class CommandRequest:
     principal: str = "anonymous"
     transport: Transport = "rest"
     source_ip: str | None = None
+    identity: Identity | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -128,11 +128,19 @@ class Pipeline:
         self.max_command_length = max_command_length
 
     async def run(
-        self, request: CommandRequest, kubeconfig_b64: str | None, *, policies: PolicySource | None = None
+        self,
+        request: CommandRequest,
+        kubeconfig_b64: str | None,
+        *,
+        policies: PolicySource | None = None,
+        kubeconfig: Kubeconfig | None = None,
     ) -> Completed:
-        """Run one request under `policies` (the caller's policy; the default policy when None)."""
+        """Run one request under `policies` (the caller's policy; the default policy when None).
+
+        `kubeconfig` is one the server chose for this request (impersonating the caller); it takes
+        the place of the caller's and of the default."""
         policy = (policies or self.policies).current()
-        kubeconfig, parsed, access = await self._understand(request, kubeconfig_b64, policy)
+        kubeconfig, parsed, access = await self._understand(request, kubeconfig_b64, policy, kubeconfig)
         started = time.perf_counter()
         decision = evaluate(policy, parsed)
         self.observer.stage("policy", time.perf_counter() - started)
@@ -158,7 +166,11 @@ class Pipeline:
         return Completed(output=output, warnings=warnings, lane=raw, decision=decision)
 
     async def _understand(
-        self, request: CommandRequest, kubeconfig_b64: str | None, policy: CompiledPolicy
+        self,
+        request: CommandRequest,
+        kubeconfig_b64: str | None,
+        policy: CompiledPolicy,
+        chosen: Kubeconfig | None = None,
     ) -> tuple[Kubeconfig | None, ParsedCommand, Access]:
         """Load the kubeconfig, parse the command and choose how it reaches its server (argocd: the
         kubeconfig or the configured Argo CD); any refusal is audited once, then raised."""
@@ -166,7 +178,7 @@ class Pipeline:
         parsed: ParsedCommand | None = None
         try:
             started = time.perf_counter()
-            kubeconfig = self._kubeconfig(kubeconfig_b64)
+            kubeconfig = chosen or self._kubeconfig(kubeconfig_b64)
             default_ns = (kubeconfig.cluster.context_namespace if kubeconfig else None) or "default"
             parsed_at = time.perf_counter()
             self.observer.stage("kubeconfig", parsed_at - started)

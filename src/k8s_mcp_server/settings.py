@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -147,3 +147,42 @@ class Settings(BaseSettings):
     # off by default, used only when the caller sent none; exclusive with `default_kubeconfig`.
     in_cluster: bool = False
     service_account_dir: Path = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+    # OAuth 2.1 resource server and per-user cluster identity (identity/, docs/identity.md).
+    # This server's resource identifier (RFC 8707/9728), e.g. https://mcp.example.com/mcp: a token's
+    # `aud` must name it. Setting it (with at least one issuer) turns bearer-token validation on.
+    oauth_resource: str | None = None
+    # Trusted issuers, comma-separated; each one's metadata (RFC 8414, then OIDC discovery) names its
+    # JWKS. https only, except http on a loopback address (a local test issuer).
+    oauth_issuers: Annotated[tuple[str, ...], NoDecode] = ()
+    # A static JWKS file instead of discovery (exactly one issuer then); re-read when it changes.
+    oauth_jwks_file: Path | None = None
+    # Signature algorithms accepted; `none` and the HMAC family (HS*) are refused at start.
+    oauth_algorithms: Annotated[tuple[str, ...], NoDecode] = ("RS256", "PS256", "ES256", "EdDSA")
+    oauth_required_scopes: Annotated[tuple[str, ...], NoDecode] = ()  # each token must carry all of them
+    oauth_principal_claim: str = "sub"  # the claim that names the principal
+    oauth_groups_claim: str = "groups"  # the claim that lists the principal's groups
+    oauth_leeway: float = Field(default=30.0, ge=0, le=300)  # clock skew allowed on exp/nbf/iat, seconds
+    # An unknown `kid` re-fetches the issuer's JWKS at most this often (a flood of made-up kids must not
+    # become a flood of fetches); keys are also re-fetched an hour after the last fetch.
+    oauth_jwks_min_refetch: float = Field(default=10.0, ge=0, le=3600)
+    # policies by principal or group for token callers (hot-reloaded; broken = token callers refused)
+    identity_map_file: Path | None = None
+    # caller-kubeconfig: each request sends its kubeconfig (today's behaviour). impersonate: the server's
+    # own credential (DEFAULT_KUBECONFIG or IN_CLUSTER) runs every command as the authenticated principal
+    # and its groups; a caller's kubeconfig is refused.
+    identity_mode: Literal["caller-kubeconfig", "impersonate"] = "caller-kubeconfig"
+
+    @field_validator("oauth_issuers", "oauth_algorithms", "oauth_required_scopes", mode="before")
+    @classmethod
+    def _oauth_lists(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.replace(" ", ",").split(",") if part.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _identity_together(self) -> Settings:
+        from k8s_mcp_server.identity.config import check_identity_settings
+
+        check_identity_settings(self)
+        return self

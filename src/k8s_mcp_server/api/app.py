@@ -36,6 +36,9 @@ from k8s_mcp_server.execute import (
     find_prlimit,
     resolve_binaries,
 )
+from k8s_mcp_server.identity.challenge import OAuthChallenge
+from k8s_mcp_server.identity.impersonate import Impersonator
+from k8s_mcp_server.identity.oauth import OAuth
 from k8s_mcp_server.keys import KeyStore
 from k8s_mcp_server.kubeconfig import KubeconfigPolicy, default_kubeconfig
 from k8s_mcp_server.parse.vocabulary import FILTERS
@@ -90,6 +93,9 @@ def build_state(settings: Settings) -> AppState:
     keys = KeyStore(settings.api_keys_file) if settings.api_keys_file else None
     if keys is not None:
         policies.preload(keys.current())
+    oauth = OAuth.from_settings(settings)
+    if oauth is not None and oauth.identity_map is not None:
+        policies.preload_files(entry.policy for entry in oauth.identity_map.mappings())
     kube_policy = KubeconfigPolicy.from_settings(settings)
     default = default_kubeconfig(
         file=settings.default_kubeconfig,
@@ -149,6 +155,8 @@ def build_state(settings: Settings) -> AppState:
         metrics=metrics,
         limiter=RateLimiter(settings.rate_limit_per_minute),
         guard=HostOriginGuard(hosts, settings.allowed_origins),
+        oauth=oauth,
+        impersonator=Impersonator(default) if settings.identity_mode == "impersonate" and default else None,
     )
 
 
@@ -168,6 +176,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await flushing
             refusals.flush()  # the last interval's counts, before the log closes
+        if state.oauth is not None:
+            await state.oauth.aclose()
         state.pipeline.audit.close()
         state.pipeline.executor.close()
 
@@ -194,6 +204,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_exception_handler(RequestValidationError, validation_error)
     mount_mcp(app, state, description=DESCRIPTION, summary=policy_summary)
+    if state.oauth is not None:  # RFC 9728 metadata, and its challenge on every 401 (REST and MCP)
+        app.add_middleware(OAuthChallenge, oauth=state.oauth)
     app.add_middleware(McpGate, state=state)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # before anything reads
     if state.refusals is not None:  # outermost: sees every other layer's answers

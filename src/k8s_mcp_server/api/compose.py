@@ -17,6 +17,7 @@ from k8s_mcp_server.api.ratelimit import bucket_key
 from k8s_mcp_server.api.state import AppState
 from k8s_mcp_server.contracts import CommandRequest
 from k8s_mcp_server.errors import ProxyError
+from k8s_mcp_server.identity.callers import at_cluster, identify
 from k8s_mcp_server.keys import ApiKey
 from k8s_mcp_server.pipeline import Completed
 
@@ -25,7 +26,7 @@ async def authenticate(state: AppState, authorization: str | None, request: Comm
     """The caller's key (None: anonymous on loopback); a refusal is audited once, then raised."""
     started = time.perf_counter()
     try:
-        return state.authenticator.principal(authorization, request.source_ip)
+        return await identify(state.oauth, state.authenticator, authorization, request.source_ip)
     except ProxyError as exc:
         await state.audit_rejection(request, exc)
         if request.tool:  # a tool call (service endpoints authenticate too)
@@ -51,13 +52,16 @@ async def run_tool(
     try:
         state.limiter.check(bucket_key(request.principal, request.source_ip, anonymous=key is None))
         policies = policy_for(state, key)
+        request, server_kubeconfig = at_cluster(state.impersonator, request, key, kubeconfig_b64)
     except ProxyError as exc:
         await state.audit_rejection(request, exc)
         requestlog.refused(request, exc, time.perf_counter() - started)
         raise
     state.metrics.in_flight.inc()
     try:
-        done = await state.pipeline.run(request, kubeconfig_b64, policies=policies)
+        done = await state.pipeline.run(
+            request, kubeconfig_b64, policies=policies, kubeconfig=server_kubeconfig
+        )
     except ProxyError as exc:
         requestlog.refused(request, exc, time.perf_counter() - started)
         raise

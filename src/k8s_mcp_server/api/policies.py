@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -93,9 +93,12 @@ class PolicyRegistry:
 
     def preload(self, keys: tuple[ApiKey, ...]) -> None:
         """Load every policy the keys name now; raises PolicyError (the server must not start)."""
-        for key in keys:
-            if key.policy is not None:
-                self._load(key.policy, raise_errors=True)
+        self.preload_files(key.policy for key in keys if key.policy is not None)
+
+    def preload_files(self, paths: Iterable[Path]) -> None:
+        """Load these policy files now (the identity map's too); raises PolicyError."""
+        for path in paths:
+            self._load(path, raise_errors=True)
 
     def for_key(self, key: ApiKey | None) -> TrackedPolicy:
         if key is None or key.policy is None:

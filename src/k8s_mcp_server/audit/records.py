@@ -7,7 +7,14 @@ from typing import Any, Literal
 
 from k8s_mcp_server.audit.arguments import redact_structured_argv, redact_structured_command
 from k8s_mcp_server.audit.secrets import redact_argv, redact_command, redact_text
-from k8s_mcp_server.contracts import ClusterRef, CommandRequest, Decision, ParsedCommand, RedactedOutput
+from k8s_mcp_server.contracts import (
+    ClusterRef,
+    CommandRequest,
+    Decision,
+    Identity,
+    ParsedCommand,
+    RedactedOutput,
+)
 from k8s_mcp_server.errors import ProxyError
 
 RecordOutcome = Literal["allow", "deny", "would-deny", "rejected"]
@@ -151,7 +158,7 @@ def _common(
         verbs = [parsed.verb] if parsed.verb else []
         resources = list(parsed.resources)
         names = list(parsed.names)
-    return {
+    record: dict[str, Any] = {
         "request_id": request.request_id,
         "principal": request.principal,
         "transport": request.transport,
@@ -166,6 +173,29 @@ def _common(
         "namespaces": namespaces,
         "cluster": _cluster(cluster),
     }
+    if request.identity is not None:  # token callers and impersonation only: key records keep their shape
+        record["identity"] = identity_fields(request.identity, request.request_id)
+    return record
+
+
+def identity_fields(identity: Identity, request_id: str) -> dict[str, Any]:
+    """Who the token said the caller is, and whom the cluster was told: `impersonation` holds what
+    the API server's audit log shows as `impersonatedUser` (the request id is its `extra`)."""
+    fields: dict[str, Any] = {
+        "method": identity.method,
+        "issuer": identity.issuer,
+        "subject": identity.subject,
+        "client": identity.client,
+        "groups": list(identity.groups),
+        "act": list(identity.act),
+    }
+    if identity.impersonated_user is not None:
+        fields["impersonation"] = {
+            "user": identity.impersonated_user,
+            "groups": list(identity.impersonated_groups),
+            "extra": {"k8s-mcp-request-id": [request_id]},
+        }
+    return fields
 
 
 def _cluster(cluster: ClusterRef | None) -> dict[str, str | None] | None:

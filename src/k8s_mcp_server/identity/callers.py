@@ -1,0 +1,57 @@
+"""Who is calling and whom the cluster is told it is: the two identity steps the composer calls."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from k8s_mcp_server.api.auth import Authenticator
+from k8s_mcp_server.contracts import CommandRequest, Identity
+from k8s_mcp_server.errors import KubeconfigError, Unauthenticated
+from k8s_mcp_server.identity.impersonate import Impersonator
+from k8s_mcp_server.identity.oauth import OAuth, TokenCaller
+from k8s_mcp_server.identity.tokens import looks_like_jwt
+from k8s_mcp_server.keys import ApiKey
+from k8s_mcp_server.kubeconfig import Kubeconfig
+
+
+async def identify(
+    oauth: OAuth | None, keys: Authenticator, authorization: str | None, source_ip: str | None
+) -> ApiKey | None:
+    """The caller's API key or verified access token (None: anonymous on loopback).
+
+    With OAuth configured, a bearer token shaped like a JWT is an access token and anything else an
+    API key (API keys never have that shape), and nobody is anonymous.
+    """
+    if oauth is not None:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() == "bearer" and looks_like_jwt(token.strip()):
+            return await oauth.caller(token.strip())
+        if not keys.configured:
+            raise Unauthenticated(
+                "send `Authorization: Bearer <access token>` (an OAuth 2.1 token for this server)"
+            )
+    return keys.principal(authorization, source_ip)
+
+
+def at_cluster(
+    impersonator: Impersonator | None, request: CommandRequest, key: ApiKey | None, kubeconfig_b64: str | None
+) -> tuple[CommandRequest, Kubeconfig | None]:
+    """The request with the caller's identity, and the kubeconfig the server chose (None: the caller's,
+    as in `caller-kubeconfig` mode). In `impersonate` mode a caller's kubeconfig is refused."""
+    if isinstance(key, TokenCaller):
+        request = replace(request, identity=key.identity)
+    if impersonator is None:
+        return request, None
+    if kubeconfig_b64:
+        raise KubeconfigError(
+            "this server runs every command as you with its own cluster credential "
+            "(K8S_MCP_IDENTITY_MODE=impersonate), so it does not accept a kubeconfig: send the request "
+            "without X-Kubeconfig and without the `kubeconfig` field",
+            code="kubeconfig_refused",
+        )
+    if key is None:
+        raise Unauthenticated("this server impersonates its callers at the cluster: authenticate first")
+    identity = request.identity or Identity(method="api-key")
+    identity = replace(identity, impersonated_user=key.principal, impersonated_groups=identity.groups)
+    kubeconfig = impersonator.kubeconfig_for(key.principal, identity.groups, request.request_id)
+    return replace(request, identity=identity), kubeconfig

@@ -1,0 +1,64 @@
+"""The `impersonate` identity mode: the server's own cluster credential, told to act as the caller.
+
+Each request gets the server-side kubeconfig (K8S_MCP_DEFAULT_KUBECONFIG, or the pod's service
+account) with its user entry extended by client-go's impersonation fields -- `as` (the principal),
+`as-groups` (its groups) and `as-user-extra` (this request's id) -- which kubectl, helm and
+argocd --core all honour, so no argv flag is added and no caller flag can undo it (`--as` stays a
+guarded flag). The API server authorizes the impersonated user, and its audit log shows
+`impersonatedUser.username`, `.groups` and `.extra["k8s-mcp-request-id"]`: the last one is the exact
+join key to this proxy's audit record (`request_id`).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from k8s_mcp_server.errors import KubeconfigError
+from k8s_mcp_server.kubeconfig import DefaultKubeconfig, Kubeconfig
+
+REQUEST_ID_EXTRA = "k8s-mcp-request-id"  # lower-case, no '/': an HTTP header name as it is
+
+
+class Impersonator:
+    def __init__(self, base: DefaultKubeconfig) -> None:
+        self._base = base
+        self._lock = threading.Lock()
+        self._parsed: tuple[str, dict[str, Any]] | None = None  # (fingerprint, document)
+
+    def kubeconfig_for(self, user: str, groups: Sequence[str], request_id: str) -> Kubeconfig:
+        """The server's kubeconfig impersonating `user` and `groups` for this one request."""
+        base = self._base.get()
+        doc = self._document(base)
+        users = doc.get("users") or []
+        if len(users) != 1 or not isinstance(users[0], dict):
+            raise KubeconfigError(
+                "the server's kubeconfig names no user to impersonate with: give its context a user",
+                code="unsafe_kubeconfig",
+            )
+        entry = dict(users[0].get("user") or {})
+        entry["as"] = user
+        if groups:
+            entry["as-groups"] = list(groups)
+        entry["as-user-extra"] = {REQUEST_ID_EXTRA: [request_id]}
+        document = {**doc, "users": [{"name": users[0]["name"], "user": entry}]}
+        # JSON is YAML whose strings stay strings for every reader (Go's too)
+        sanitized = json.dumps(document, separators=(",", ":")).encode()
+        return Kubeconfig(sanitized=sanitized, cluster=base.cluster, credentials=base.credentials)
+
+    def _document(self, base: Kubeconfig) -> dict[str, Any]:
+        parsed = self._parsed
+        if parsed is not None and parsed[0] == base.cluster.fingerprint:
+            return parsed[1]
+        with self._lock:
+            doc = yaml.safe_load(base.sanitized)  # our own sanitizer's output, not a caller's text
+            if not isinstance(doc, dict):
+                raise KubeconfigError(
+                    "the server's kubeconfig could not be read back", code="invalid_kubeconfig"
+                )
+            self._parsed = (base.cluster.fingerprint, doc)
+            return doc
