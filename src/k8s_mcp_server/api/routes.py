@@ -63,6 +63,12 @@ def build_router(policy_summary: str) -> APIRouter:
             tags=["tools"],
         )
 
+    @router.get("/livez", operation_id="livez", tags=["service"])
+    async def livez() -> dict[str, str]:
+        """Liveness: answered on the event loop and touching nothing else, so only a stuck loop (or a
+        dead process) misses it; the chart's livenessProbe restarts the pod then."""
+        return {"status": "ok"}
+
     @router.get("/health", operation_id="health", tags=["service"])
     async def health(request: Request) -> JSONResponse:
         state = _state(request)
