@@ -17,7 +17,7 @@ import yaml
 
 from tests.conftest import server_env
 from tests.execute.argocd_standin import calls, sha256, write_argocd_standin
-from tests.support.childenv import ALLOWED_CHILD_ENV
+from tests.support.childenv import SERVER_CHILD_ENV
 from tests.support.cluster import REPO, Cluster
 from tests.support.server import Server, start_server
 
@@ -74,6 +74,6 @@ def test_core_mode_reads_the_kubeconfig_the_request_sent(proxy: Proxy, cluster: 
     assert Path(call["kubeconfig"]).parent == Path(call["cwd"])  # the request's workspace, not ~/.kube
     seen = yaml.safe_load(call["kubeconfig_content"])
     assert current(seen) == current(yaml.safe_load(sent.read_text()))
-    assert set(call["env"]) == ALLOWED_CHILD_ENV
+    assert set(call["env"]) == SERVER_CHILD_ENV
     assert call["server"] is None and call["token_sha256"] is None
     assert call["token_sha256"] != sha256(proxy.token)

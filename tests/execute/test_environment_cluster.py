@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import server_env
-from tests.support.childenv import ALLOWED_CHILD_ENV
+from tests.support.childenv import SERVER_CHILD_ENV
 from tests.support.cluster import REPO, Cluster
 from tests.support.server import Server, start_server
 from tests.support.standins import recorded_calls, write_standins
@@ -25,7 +25,7 @@ from tests.support.standins import recorded_calls, write_standins
 pytestmark = pytest.mark.cluster
 
 CANARY_NAMES = ("K8S_MCP_TEST_CANARY", "AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN")
-ALLOWED_NAMES = ALLOWED_CHILD_ENV
+ALLOWED_NAMES = SERVER_CHILD_ENV
 
 COMMANDS: list[tuple[str, str]] = [
     ("kubectl", "get ns default -o go-template='{{env \"K8S_MCP_TEST_CANARY\"}}'"),

@@ -23,3 +23,7 @@ ALLOWED_CHILD_ENV = frozenset(
         "KUBECONFIG",
     }
 )
+# Added by the server's child limits (execute/limits.py), to every stage: the Go GC's target.
+LIMITS_ENV = frozenset({"GOMEMLIMIT"})
+# What a child of the real server sees: the workspace's names and the limits'.
+SERVER_CHILD_ENV = ALLOWED_CHILD_ENV | LIMITS_ENV
