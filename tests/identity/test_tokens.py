@@ -32,13 +32,13 @@ def unsigned(header: dict[str, object], claims: dict[str, object], signature: by
     return f"{head}.{body}.{b64url(signature)}"
 
 
-def hs256_with_public_key(issuer: Issuer) -> str:
+def hs256_with_public_key(issuer: Issuer, audience: str = AUDIENCE) -> str:
     """The key-confusion forgery: HMAC keyed with the issuer's public key, which anyone can fetch."""
     public_pem = issuer.key.private.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     header = {"alg": "HS256", "typ": "JWT", "kid": issuer.key.kid}
-    claims = issuer.claims("mallory", audience=AUDIENCE)
+    claims = issuer.claims("mallory", audience=audience)
     signing_input = unsigned(header, claims).rsplit(".", 1)[0]
     mac = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
     return f"{signing_input}.{b64url(mac)}"
