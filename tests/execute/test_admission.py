@@ -8,7 +8,7 @@ import contextlib
 import pytest
 
 from k8s_mcp_server.errors import Busy
-from k8s_mcp_server.execute.admission import Admission, caller_key
+from k8s_mcp_server.execute.admission import SERVER_CALLER, Admission, caller_key
 
 # Waits in these tests are bounds on how long a refusal may take, never measured.
 SHORT_WAIT = 0.05
@@ -131,3 +131,11 @@ async def test_a_cancelled_waiter_leaves_no_place_taken() -> None:
     assert admission.in_use == 0 and admission.held("b") == 0
     async with admission.place("b"):
         pass
+
+
+async def test_the_servers_own_runs_are_not_held_to_a_callers_share() -> None:
+    admission = Admission(total=4, per_caller=1, wait_seconds=0)
+    release, tasks = await take(admission, SERVER_CALLER, 4)  # one version probe per CLI at start-up
+    assert admission.in_use == 4
+    release.set()
+    await asyncio.gather(*tasks)

@@ -160,3 +160,15 @@ def test_the_stage_blamed_is_the_earliest_that_ended_abnormally() -> None:
         limits(),
     )
     assert hit is not None and (hit.stage, hit.program) == (1, "kubectl")
+
+
+def test_a_huge_stderr_is_scanned_at_its_ends_only() -> None:
+    noise = b"W1202 warning line\n" * 100_000
+    head = diagnose([ended(2)], b"fatal error: runtime: out of memory\n" + noise, limits())
+    tail = diagnose(
+        [ended(0), ended(-signal.SIGABRT, program="jq")],
+        noise + b"jq: error: cannot allocate memory\n",
+        limits(),
+    )
+    assert head is not None and head.limit == "memory"
+    assert tail is not None and tail.limit == "memory"

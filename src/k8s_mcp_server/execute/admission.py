@@ -73,8 +73,12 @@ class Admission:
         finally:
             self._give_back(caller)
 
+    def _share(self, caller: str) -> int:
+        # the server's own runs (the version probes at start-up, one per CLI) are not a caller's
+        return self.total if caller == SERVER_CALLER else self.per_caller
+
     def _free_for(self, caller: str) -> bool:
-        return self._in_use < self.total and self._held[caller] < self.per_caller
+        return self._in_use < self.total and self._held[caller] < self._share(caller)
 
     def _take(self, caller: str) -> None:
         self._in_use += 1
@@ -82,7 +86,7 @@ class Admission:
 
     async def _wait(self, caller: str) -> None:
         waiting = sum(1 for w in self._waiters if w.caller == caller)
-        if waiting >= self.per_caller or len(self._waiters) >= self.total:
+        if waiting >= self._share(caller) or len(self._waiters) >= self.total:
             raise self._busy(caller)
         waiter = _Waiter(caller)
         self._waiters.append(waiter)
@@ -119,7 +123,7 @@ class Admission:
                 waiter.granted.set_result(None)
 
     def _busy(self, caller: str) -> Busy:
-        if self._held[caller] >= self.per_caller:
+        if self._held[caller] >= self._share(caller):
             message = (
                 f"this caller already has {self.per_caller} requests in flight (the most one caller may "
                 f"have, K8S_MCP_MAX_PER_CALLER): wait for one to finish, retry in {self.retry_after} s"

@@ -29,8 +29,11 @@ CPU_KILL_GRACE_SECONDS = 2
 # GOMEMLIMIT as a share of the memory limit: the Go GC's soft target, with room for what it does not
 # count (goroutine stacks are in it, C allocations and fragmentation are not).
 GO_MEMORY_SHARE = 0.75
-# Only short stderr lines are compared with the runtimes' messages (they are all under 100 chars).
+# Only short stderr lines are compared with the runtimes' messages (they are all under 100 chars),
+# and only in the first and last part of a long stderr (the message is at the start of a Go crash
+# dump, at the end of what jq or grep printed): a 10 MiB stderr is not split on the event loop.
 MESSAGE_LINE_MAX = 200
+MESSAGE_SCAN_BYTES = 256 * 1024
 
 LIMIT_SETTINGS = {
     "memory": "K8S_MCP_CHILD_MEMORY_BYTES",
@@ -129,6 +132,8 @@ def diagnose(stages: Sequence[Ended], stderr: bytes, limits: ChildLimits) -> Hit
 
 
 def _limit_in_messages(stderr: bytes) -> str | None:
+    if len(stderr) > 2 * MESSAGE_SCAN_BYTES:
+        stderr = stderr[:MESSAGE_SCAN_BYTES] + b"\n" + stderr[-MESSAGE_SCAN_BYTES:]
     for raw in stderr.splitlines():
         if len(raw) > MESSAGE_LINE_MAX:
             continue
