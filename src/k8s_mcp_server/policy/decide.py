@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from k8s_mcp_server.contracts import CommandClass, Decision, ParsedCommand
 from k8s_mcp_server.parse.templates import template_refusal
+from k8s_mcp_server.policy.advice import guarded_refusal
 from k8s_mcp_server.policy.globs import GlobSet
 from k8s_mcp_server.policy.model import CompiledPolicy, CompiledRule
 from k8s_mcp_server.policy.vocab import parser_vocabulary
@@ -42,11 +43,7 @@ def _evaluate(policy: CompiledPolicy, parsed: ParsedCommand) -> Decision:
         return _deny(policy, NEVER, reason, matched_ids, dry_run_applies=False)
     guarded = sorted({f.lstrip("-") for f in parsed.guarded_flags} - policy.flags_allow)
     if guarded:
-        flags = ", ".join(f"--{f}" for f in guarded)
-        reason = (
-            f"{parsed.tool} flag {flags} is refused: it redirects credentials or reaches the server's files "
-            f"(rule {GUARDED_FLAG}); send the kubeconfig in the X-Kubeconfig header and drop the flag"
-        )
+        reason = guarded_refusal(parsed.tool, guarded, GUARDED_FLAG)
         return _deny(policy, GUARDED_FLAG, reason, matched_ids, dry_run_applies=False)
     if (why := template_refusal(parsed)) is not None:
         return _deny(policy, TEMPLATES, f"{why} (rule {TEMPLATES})", matched_ids, dry_run_applies=False)
