@@ -11,6 +11,8 @@ claim value (the message goes to the caller and into the audit record).
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -82,11 +84,7 @@ class TokenVerifier:
     async def verify(self, token: str) -> VerifiedToken:
         if not looks_like_jwt(token):
             raise InvalidToken("the bearer token is not a JWT access token")
-        try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
-        except jwt_errors.PyJWTError:
-            raise InvalidToken("the access token is malformed") from None
+        header, unverified = _peek(token)
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self.algorithms:
             raise InvalidToken("the access token's signature algorithm is not on this server's allow-list")
@@ -173,6 +171,21 @@ class TokenVerifier:
             if value not in groups:
                 groups.append(value)
         return tuple(groups)
+
+
+def _peek(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The unverified header and claims, only to choose the issuer and key: PyJWT parses (and checks)
+    the token once more when it verifies it. Its own unverified parse costs ~70 us a segment here
+    (a per-character check in Python); the shape regex has already checked the alphabet."""
+    head, body, _ = token.split(".")
+    try:
+        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+        claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidToken("the access token is malformed") from None
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        raise InvalidToken("the access token is malformed")
+    return header, claims
 
 
 def _scopes(claims: Mapping[str, Any]) -> tuple[str, ...]:
