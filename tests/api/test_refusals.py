@@ -3,6 +3,7 @@ in aggregate, never with what the caller sent (the app in-process, a real audit 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -102,3 +103,30 @@ async def test_a_flood_of_unauthenticated_requests_leaves_a_few_records_and_one_
         ("10.9.8.7", "unauthenticated", 300 - PER_KEY)
     ]
     assert verify([app.state.k8s.pipeline.audit.path]).ok
+
+
+async def test_a_request_the_client_abandons_before_any_answer_is_counted_as_no_response(
+    app: FastAPI,
+) -> None:
+    messages = iter(
+        [{"type": "http.request", "body": b'{"comm', "more_body": True}, {"type": "http.disconnect"}]
+    )
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        raise OSError("the client is gone")  # as a closed transport does
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/tools/kubectl", "raw_path": b"/tools/kubectl", "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"127.0.0.1:9096"), (b"content-type", b"application/json")],
+        "client": ("10.3.3.3", 5000), "server": ("127.0.0.1", 9096),
+    }  # fmt: skip
+    with contextlib.suppress(OSError):  # what the framework does with a vanished client is not the point
+        await app(scope, receive, send)
+    [record] = records(app)  # the app's 400 for the cut-off body never reached anyone; it is counted
+    assert (record["event"], record["status"], record["source_ip"], record["route"]) == (
+        "refusals", 400, "10.3.3.3", "/tools/kubectl",
+    )  # fmt: skip

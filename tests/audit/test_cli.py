@@ -181,6 +181,20 @@ def test_stats_counts_requests_by_decision_rule_principal_tool(
     assert code == 0 and "requests=5" in out and "by decision:" in out
 
 
+def test_stats_counts_a_refusals_record_as_the_requests_it_counts(
+    log_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = AuditLog(log_path, fsync=False)
+    log.write(_rec("a", "ci-bot", "kubectl", "get", "allow", "allow-reads", "dev"))
+    log.write({"event": "refusals", "decision": "rejected", "principal": "anonymous", "tool": "",
+               "error_code": "unauthenticated", "count": 4000, "request_id": None})  # fmt: skip
+    log.close()
+    code, out, _ = run(capsys, "stats", str(log_path), "--json")
+    stats = json.loads(out)
+    assert code == 0 and stats["totals"]["requests"] == 4001 and stats["totals"]["records"] == 2
+    assert stats["decision"] == {"allow": 1, "rejected": 4000}
+
+
 def test_tail_prints_the_last_n_records(populated: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "tail", "-n", "2", "--json", str(populated))
     assert code == 0 and _json_ids(out) == [("d", "completion"), ("e", "decision")]
