@@ -23,6 +23,7 @@ lock=$repo/requirements${extra:+-$extra}.lock
 stamp=$venv/.installed${extra:+-$extra}
 # reinstall only when pyproject.toml or the lock changed since the last install
 if [[ ! -f $stamp || $repo/pyproject.toml -nt $stamp || $lock -nt $stamp ]]; then
+  echo "[bootstrap] installing $(basename "$lock") into .venv (the first time: about half a minute)" >&2
   pip=("$venv/bin/python" -m pip install -q --disable-pip-version-check)
   "${pip[@]}" --require-hashes -r "$lock"
   "${pip[@]}" --no-deps -e "$repo"

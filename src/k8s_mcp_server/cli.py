@@ -12,7 +12,7 @@ from k8s_mcp_server import __version__
 from k8s_mcp_server.allocator import tune_allocator
 from k8s_mcp_server.api.transport import needs_host_list
 from k8s_mcp_server.audit import add_audit_commands
-from k8s_mcp_server.errors import PolicyError
+from k8s_mcp_server.errors import PolicyError, ProxyError
 from k8s_mcp_server.keys import add_keys_commands
 from k8s_mcp_server.kubeconfig.cli import add_kubeconfig_commands
 from k8s_mcp_server.policy import add_policy_commands
@@ -23,7 +23,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from k8s_mcp_server.api import create_app
-    from k8s_mcp_server.api.startup import prepare
+    from k8s_mcp_server.api.startup import prepare, start_failure
 
     overrides: dict[str, Any] = {
         k: v
@@ -46,8 +46,8 @@ def serve(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
-    except (OSError, ValueError) as exc:
-        print(f"cannot start: {exc}", file=sys.stderr)
+    except (OSError, ValueError, ProxyError) as exc:
+        print(start_failure(exc, settings), file=sys.stderr)
         return 2
     refusal = prepare(app, settings)  # takes the audit file, prints the banner
     if refusal:

@@ -6,7 +6,9 @@ By default the suite starts the project's own control plane with `scripts/cluste
     K8S_MCP_TEST_KUBECONFIG            an admin kubeconfig (required)
     K8S_MCP_TEST_NORIGHTS_KUBECONFIG   an identity with no RBAC bindings (optional: otherwise a
                                        ServiceAccount with no bindings is created and its token used)
-    K8S_MCP_TEST_BIN                   a folder with kubectl and helm (optional: PATH otherwise)
+    K8S_MCP_TEST_BIN                   a folder with kubectl and helm (optional: otherwise the pinned
+                                       binaries `scripts/cluster.sh tools` keeps in the cache serve.sh
+                                       uses, whatever kubectl is on PATH)
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.clibin import pinned_bin
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "cluster.sh"
@@ -60,9 +63,7 @@ class Cluster:
 def start_cluster(tmp: Path) -> Cluster:
     existing = os.environ.get("K8S_MCP_TEST_KUBECONFIG")
     if existing:
-        bin_dir = Path(
-            os.environ.get("K8S_MCP_TEST_BIN") or Path(shutil.which("kubectl") or "kubectl").parent
-        )
+        bin_dir = pinned_bin()  # K8S_MCP_TEST_BIN, else the CLIs serve.sh uses (never PATH's kubectl)
         cluster = Cluster(Path(existing), Path(existing), bin_dir, started_here=False)
         norights = os.environ.get("K8S_MCP_TEST_NORIGHTS_KUBECONFIG")
         path = Path(norights) if norights else _service_account_kubeconfig(cluster, tmp)

@@ -13,7 +13,7 @@ from k8s_mcp_server import __version__
 from k8s_mcp_server.api import requestlog
 from k8s_mcp_server.api.state import AppState
 from k8s_mcp_server.contracts import TOOLS
-from k8s_mcp_server.errors import AuditUnavailable
+from k8s_mcp_server.errors import AuditUnavailable, KubeconfigError, ProxyError
 from k8s_mcp_server.settings import Settings
 
 
@@ -67,3 +67,28 @@ def banner(state: AppState, settings: Settings) -> str:
         f"  MCP         {base}/mcp (streamable HTTP)",
     ]
     return "\n".join(lines) + "\n"
+
+
+def start_failure(exc: Exception, settings: Settings) -> str:
+    """`cannot start: ...` naming the setting and the file, for what building the app raised."""
+    if isinstance(exc, KubeconfigError):
+        setting = (
+            f"K8S_MCP_DEFAULT_KUBECONFIG={settings.default_kubeconfig}"
+            if settings.default_kubeconfig is not None
+            else "K8S_MCP_IN_CLUSTER"
+        )
+        return f"cannot start: the server's default kubeconfig ({setting}) cannot be used: {exc.message}"
+    if isinstance(exc, ProxyError):
+        return f"cannot start: {exc.message}"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        files = {
+            settings.api_keys_file: "K8S_MCP_API_KEYS_FILE",
+            settings.policy: "K8S_MCP_POLICY",
+            settings.argocd_auth_token_file: "K8S_MCP_ARGOCD_AUTH_TOKEN_FILE",
+            settings.work_dir: "K8S_MCP_WORK_DIR",
+        }
+        named = {str(path): name for path, name in files.items() if path is not None}
+        found = named.get(str(exc.filename))
+        where = f"{found}={exc.filename}" if found else str(exc.filename)
+        return f"cannot start: {where}: {exc.strerror or type(exc).__name__}"
+    return f"cannot start: {exc}"
