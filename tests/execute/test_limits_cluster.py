@@ -4,6 +4,7 @@ naming the limit, and the server's own memory stays in its range (the children's
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,6 +61,15 @@ async def test_jq_building_a_huge_array_ends_with_resource_limit_memory_and_the_
         assert (detail["code"], detail["limit"]) == ("resource_limit", "memory")
         assert "jq" in detail["message"] and "K8S_MCP_CHILD_MEMORY_BYTES" in detail["message"]
     assert still.status_code == 200 and still.json()["output"].strip() == "namespace/default"
+    records = [
+        json.loads(line)
+        for line in server.audit_log.read_text().splitlines()
+        if results[0].json()["detail"]["request_id"] in line
+    ]
+    assert [(r["event"], r["decision"], r["error_code"]) for r in records] == [
+        ("decision", "allow", None),
+        ("completion", "allow", "resource_limit"),
+    ]
     print(f"\n{CONCURRENT} x jq [range(6e7)]: RSS {before / MiB:.1f} -> {after / MiB:.1f} MiB")
     assert after < before + MEMORY_HEADROOM
 

@@ -77,6 +77,7 @@ def bounded_protocol(guard: ConnectionGuard) -> type[H11Protocol]:
         _source: str | None = None
         _deadline: asyncio.TimerHandle | None = None
         _head = 0  # bytes of the current request's line and headers seen so far
+        _refusal = b""  # the answer of a refused connection, sent when its request arrives
         _head_tail = b""  # the last bytes of the previous chunk: the blank line may straddle two
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -84,9 +85,11 @@ def bounded_protocol(guard: ConnectionGuard) -> type[H11Protocol]:
             source = self.client[0] if self.client else "-"
             refused = guard.refusal(source)
             if refused is not None:
+                # answered when the request comes (closing at once would make the client's request
+                # meet a reset, and it would never read why), or after the read timeout
                 status, message = refused
-                transport.write(_raw_response(status, _REASONS[status], "too_many_connections", message))
-                transport.close()
+                self._refusal = _raw_response(status, _REASONS[status], "too_many_connections", message)
+                self._deadline = self.loop.call_later(guard.read_timeout, self._refuse)
                 return
             self._source = source
             self._arm()  # a connection that sends nothing is a slow request too
@@ -99,6 +102,9 @@ def bounded_protocol(guard: ConnectionGuard) -> type[H11Protocol]:
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
+            if self._refusal:
+                self._refuse()  # nothing of it is parsed
+                return
             if self.conn.their_state is h11.IDLE and self._head_too_large(data):
                 message = (
                     f"the request line and headers are limited to {guard.max_header_bytes} bytes "
@@ -115,6 +121,12 @@ def bounded_protocol(guard: ConnectionGuard) -> type[H11Protocol]:
                 self._arm()  # part of a request is here: the rest has until the deadline
             else:
                 self._disarm()
+
+        def _refuse(self) -> None:
+            self._disarm()
+            if not self.transport.is_closing():
+                self.transport.write(self._refusal)
+                self.transport.close()
 
         def _head_too_large(self, data: bytes) -> bool:
             """Count the request head as it arrives (h11's own bound applies only to a head that is
