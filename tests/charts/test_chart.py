@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from k8s_mcp_server.identity.impersonate import REQUEST_ID_EXTRA
 from tests.charts.render import CHART, IMPERSONATION, helm, kinds, one, render, values_file
 from tests.charts.restricted import pod_specs, violations
 from tests.support.clibin import REPO
@@ -61,12 +62,12 @@ def test_default_values_render_every_object_of_the_fleet_and_no_rbac(tmp_path: P
     docs = render(tmp_path)
     assert kinds(docs) == [
         "ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy", "Pod",
-        "PodDisruptionBudget", "Secret", "Secret", "Service", "ServiceAccount",
+        "PodDisruptionBudget", "Secret", "Service", "ServiceAccount",
     ]  # fmt: skip
     assert one(docs, "ServiceAccount")["automountServiceAccountToken"] is False
     assert one(docs, "Deployment")["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
     env = env_of(docs)
-    assert "K8S_MCP_CLUSTER_IDENTITY" not in env and "K8S_MCP_IN_CLUSTER" not in env
+    assert "K8S_MCP_IDENTITY_MODE" not in env and "K8S_MCP_IN_CLUSTER" not in env
 
 
 def test_impersonation_mode_grants_exactly_impersonate_on_users_and_groups(tmp_path: Path) -> None:
@@ -77,6 +78,12 @@ def test_impersonation_mode_grants_exactly_impersonate_on_users_and_groups(tmp_p
     assert role["rules"] == [
         {"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"]},
         {"apiGroups": [""], "resources": ["groups"], "verbs": ["impersonate"]},
+        # the request id the server adds as a user extra (identity/impersonate.py REQUEST_ID_EXTRA)
+        {
+            "apiGroups": ["authentication.k8s.io"],
+            "resources": [f"userextras/{REQUEST_ID_EXTRA}"],
+            "verbs": ["impersonate"],
+        },
     ]
     assert binding["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io",
@@ -86,13 +93,13 @@ def test_impersonation_mode_grants_exactly_impersonate_on_users_and_groups(tmp_p
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "t-k8s-mcp-server", "namespace": "mcp"}]
     assert one(docs, "ServiceAccount")["automountServiceAccountToken"] is True
     env = env_of(docs)
-    assert env["K8S_MCP_CLUSTER_IDENTITY"] == "impersonate" and env["K8S_MCP_IN_CLUSTER"] == "true"
+    assert env["K8S_MCP_IDENTITY_MODE"] == "impersonate" and env["K8S_MCP_IN_CLUSTER"] == "true"
 
 
 def test_impersonation_can_be_narrowed_to_named_users_and_groups(tmp_path: Path) -> None:
     docs = render(tmp_path, {"impersonation": {"enabled": True, "users": ["alice"], "groups": ["sre"]}})
     rules = one(docs, "ClusterRole")["rules"]
-    assert [r["resourceNames"] for r in rules] == [["alice"], ["sre"]]
+    assert [r.get("resourceNames") for r in rules] == [["alice"], ["sre"], None]
 
 
 @pytest.mark.parametrize(
@@ -321,9 +328,6 @@ def test_service_monitor_scrapes_metrics_with_a_key_and_prometheus_is_let_in(tmp
 def test_secrets_come_from_secret_references_never_from_values_in_the_pod_spec(tmp_path: Path) -> None:
     env = env_of(render(tmp_path, NON_DEFAULT))
     assert env["K8S_MCP_DATABASE_URL"] == {"secretKeyRef": {"name": "mcp-db", "key": "url"}}
-    assert env["K8S_MCP_REDACTION_KEY"] == {
-        "secretKeyRef": {"name": "t-k8s-mcp-server-redaction", "key": "redaction-key"}
-    }
     assert env["K8S_MCP_MAX_OUTPUT_BYTES"] == "1048576"
 
 

@@ -10,7 +10,10 @@ admission chain and RBAC (a ClusterRole that grants impersonation is accepted fr
 
 from __future__ import annotations
 
+import base64
+import json
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from k8s_mcp_server.identity.impersonate import REQUEST_ID_EXTRA
 from tests.charts.render import CHART, IMPERSONATION, helm, template_text, values_file
 from tests.support.cluster import Cluster
 
@@ -55,6 +59,39 @@ def restricted_namespace(cluster: Cluster) -> Iterator[str]:
         cluster.kubectl_run("delete", "namespace", name, "--wait=false", check=False)
 
 
+def impersonating_kubeconfig(cluster: Cluster, namespace: str, tmp: Path, extra: str) -> Path:
+    """The chart's ServiceAccount token (v1.20: the token controller's Secret) in a kubeconfig that
+    impersonates a user, a group and the request-id extra, as the impersonate mode writes it."""
+    secret = ""
+    for _attempt in range(60):  # the token controller fills the Secret within a moment
+        secret = cluster.kubectl_run(
+            "get", "sa", "t-k8s-mcp-server", "-n", namespace, "-o", "jsonpath={.secrets[0].name}", check=False
+        ).stdout.strip()
+        if secret:
+            break
+        time.sleep(0.5)
+    token = base64.b64decode(
+        cluster.kubectl_run("get", "secret", secret, "-n", namespace, "-o", "jsonpath={.data.token}").stdout
+    ).decode()
+    doc = json.loads(cluster.kubectl_run("config", "view", "--raw", "--minify", "-o", "json").stdout)
+    doc["users"] = [
+        {
+            "name": "sa",
+            "user": {
+                "token": token,
+                "as": "alice@example.com",
+                "as-groups": ["developers"],
+                "as-user-extra": {extra: ["req-1"]},
+            },
+        }
+    ]
+    doc["contexts"][0]["context"]["user"] = "sa"
+    path = tmp / "impersonating.kubeconfig"
+    path.write_text(json.dumps(doc))
+    path.chmod(0o600)
+    return path
+
+
 def dry_run_apply(cluster: Cluster, namespace: str, manifests: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
@@ -88,7 +125,7 @@ def test_helm_template_passes_a_server_side_dry_run_in_a_restricted_namespace(
     expected = [
         "configmap", "deployment.apps", "horizontalpodautoscaler.autoscaling",
         "networkpolicy.networking.k8s.io", "pod", "poddisruptionbudget.policy",
-        "secret", "secret", "service", "serviceaccount",
+        "secret", "service", "serviceaccount",
     ]  # fmt: skip
     if values:
         expected += ["clusterrole.rbac.authorization.k8s.io", "clusterrolebinding.rbac.authorization.k8s.io"]
@@ -157,6 +194,34 @@ def test_the_impersonation_role_lets_the_service_account_impersonate_and_nothing
         assert can("get", "pods", "-A") == "no"
         assert can("get", "secrets", "-n", restricted_namespace) == "no"
         assert can("create", "pods", "-n", restricted_namespace) == "no"
+        # the mode's own kubeconfig shape (identity/impersonate.py): the ServiceAccount's token with
+        # as, as-groups and as-user-extra; the API server accepts the impersonation and then answers
+        # as the impersonated user (who has no rights here: Forbidden names that user, not the SA)
+        # (kubectl auth can-i cannot ask about userextras: the API server's answer to the real
+        # kubeconfig is the check, and an extra key the role does not name is refused)
+        for extra, refused in ((REQUEST_ID_EXTRA, False), ("other-extra", True)):
+            kubeconfig = impersonating_kubeconfig(cluster, restricted_namespace, tmp_path, extra)
+            out = subprocess.run(
+                [
+                    str(cluster.kubectl),
+                    "--kubeconfig",
+                    str(kubeconfig),
+                    "get",
+                    "pods",
+                    "-n",
+                    restricted_namespace,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=APPLY_TIMEOUT,
+                check=False,
+            )
+            assert out.returncode != 0
+            assert ('cannot impersonate resource "userextras/other-extra"' in out.stderr) is refused, (
+                out.stderr
+            )
+            if not refused:
+                assert 'User "alice@example.com" cannot list resource "pods"' in out.stderr, out.stderr
     finally:
         cluster.kubectl_run(
             "delete", "clusterrolebinding,clusterrole", role_name, "--ignore-not-found", check=False

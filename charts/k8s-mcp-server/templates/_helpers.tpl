@@ -37,10 +37,6 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default (printf "%s-keys" (include "k8s-mcp-server.fullname" .)) .Values.apiKeys.existingSecret }}
 {{- end }}
 
-{{- define "k8s-mcp-server.redactionSecret" -}}
-{{- default (printf "%s-redaction" (include "k8s-mcp-server.fullname" .)) .Values.redactionKey.existingSecret }}
-{{- end }}
-
 {{/* The Host header values the server accepts: the Service's names, loopback (the probes), the pod's IP
 (Prometheus scrapes by address) and the operator's own. */}}
 {{- define "k8s-mcp-server.allowedHosts" -}}
