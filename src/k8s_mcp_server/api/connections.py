@@ -6,8 +6,9 @@ as long as it likes, and a new connection that sends nothing at all is never tim
 request, from its first byte (or the connection's start) to the end of its body, must arrive within
 `read_timeout`; a client that is slower gets `408` and the connection is closed. A source address
 holds at most `per_source` connections and the server at most `total`; a connection past either is
-answered at once (`429`/`503 too_many_connections`) and closed, before any of it is read. A request
-line and headers longer than `max_header_bytes` get `431 headers_too_large`.
+answered (`429`/`503 too_many_connections`) as soon as its request arrives, within a second, and
+closed without reading it. A request line and headers longer than `max_header_bytes` get
+`431 headers_too_large`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger(__name__)
 
+# A refused connection is given this long to send its request, so that its client reads why it was
+# refused (clients send at once); and at most this many wait at a time, the rest are closed at once.
+REFUSAL_LINGER_SECONDS = 1.0
+MAX_LINGERING = 256
+
 
 class ConnectionGuard:
     """The counts shared by every connection of one server."""
@@ -34,6 +40,7 @@ class ConnectionGuard:
         self.max_header_bytes = max_header_bytes
         self.open: Counter[str] = Counter()
         self.dropped_slow = 0  # connections closed for sending too slowly (for tests and metrics)
+        self.lingering = 0  # refused connections waiting for their request, to answer it
 
     def refusal(self, source: str) -> tuple[int, str] | None:
         """Why a new connection from `source` is refused, or None (it is then counted)."""
@@ -78,6 +85,7 @@ def bounded_protocol(guard: ConnectionGuard) -> type[H11Protocol]:
         _deadline: asyncio.TimerHandle | None = None
         _head = 0  # bytes of the current request's line and headers seen so far
         _refusal = b""  # the answer of a refused connection, sent when its request arrives
+        _lingers = False
         _head_tail = b""  # the last bytes of the previous chunk: the blank line may straddle two
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -89,13 +97,21 @@ def bounded_protocol(guard: ConnectionGuard) -> type[H11Protocol]:
                 # meet a reset, and it would never read why), or after the read timeout
                 status, message = refused
                 self._refusal = _raw_response(status, _REASONS[status], "too_many_connections", message)
-                self._deadline = self.loop.call_later(guard.read_timeout, self._refuse)
+                if guard.lingering >= MAX_LINGERING:
+                    self._refuse()
+                    return
+                guard.lingering += 1
+                self._lingers = True
+                self._deadline = self.loop.call_later(REFUSAL_LINGER_SECONDS, self._refuse)
                 return
             self._source = source
             self._arm()  # a connection that sends nothing is a slow request too
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
+            if self._lingers:
+                self._lingers = False
+                guard.lingering -= 1
             if self._source is not None:
                 guard.closed(self._source)
                 self._source = None
@@ -124,6 +140,9 @@ def bounded_protocol(guard: ConnectionGuard) -> type[H11Protocol]:
 
         def _refuse(self) -> None:
             self._disarm()
+            if self._lingers:
+                self._lingers = False
+                guard.lingering -= 1
             if not self.transport.is_closing():
                 self.transport.write(self._refusal)
                 self.transport.close()
