@@ -12,9 +12,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from mcp import ClientSession
+from mcp.client.auth import OAuthClientProvider
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from pydantic import AnyUrl
 
 from tests.api.identity_support import audit_records, call_tool, text_of
 from tests.conftest import server_env
@@ -393,3 +399,74 @@ def test_a_rotated_signing_key_is_picked_up_without_a_restart(setup: Setup) -> N
     setup.issuer.rotate()
     after = rest(setup, "version --client", setup.bearer("alice", ["dev-readers"]))
     assert after.status_code == 200, after.text
+
+
+class MemoryStorage:
+    """The MCP SDK's TokenStorage, in memory: what a client would keep between runs."""
+
+    def __init__(self) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client: OAuthClientInformationFull | None = None
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client = client_info
+
+
+async def test_an_mcp_client_finds_the_issuer_from_the_401_gets_a_token_and_calls_a_tool_with_none_pasted(
+    setup: Setup,
+) -> None:
+    """The MCP SDK's own OAuth client: 401 -> resource metadata -> issuer discovery -> dynamic
+    registration -> authorization code with PKCE (the test issuer consents at once as alice) ->
+    token for this resource -> the tool call, impersonating alice at the cluster."""
+    setup.issuer.login = ("alice", ["dev-readers"])
+    landed: dict[str, str | None] = {}
+
+    async def redirect(url: str) -> None:  # the user's browser at the issuer
+        async with httpx.AsyncClient(timeout=30) as browser:
+            response = await browser.get(url)
+        query = parse_qs(urlsplit(response.headers["location"]).query)
+        landed.update(code=query["code"][0], state=query.get("state", [None])[0])
+
+    async def callback() -> tuple[str, str | None]:
+        return str(landed["code"]), landed["state"]
+
+    storage = MemoryStorage()
+    provider = OAuthClientProvider(
+        server_url=f"{setup.server.url}/mcp",
+        client_metadata=OAuthClientMetadata(
+            client_name="test-agent",
+            redirect_uris=[AnyUrl("http://127.0.0.1:9/callback")],
+            grant_types=["authorization_code"],
+            response_types=["code"],
+            token_endpoint_auth_method="none",
+        ),
+        storage=storage,
+        redirect_handler=redirect,
+        callback_handler=callback,
+    )
+    async with (
+        httpx.AsyncClient(auth=provider, timeout=60) as http,
+        streamable_http_client(f"{setup.server.url}/mcp", http_client=http) as (read, write, _),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        result = await session.call_tool("kubectl", {"command": f"get secrets -n {setup.namespace}"})
+    assert not result.isError and "db-password" in text_of(result)
+    assert storage.client is not None and storage.tokens is not None
+    record = next(
+        r
+        for r in reversed(audit_records(setup.server))
+        if r["transport"] == "mcp" and r["event"] == "decision"
+    )
+    assert record["principal"] == "alice"
+    assert record["identity"]["client"] == storage.client.client_id
+    assert record["identity"]["impersonation"]["user"] == "alice"
