@@ -11,6 +11,7 @@ from typing import TextIO
 from k8s_mcp_server.contracts import TOOLS, Decision, ParsedCommand
 from k8s_mcp_server.errors import CommandError, PolicyError
 from k8s_mcp_server.policy.decide import evaluate
+from k8s_mcp_server.policy.diffcli import add_diff_command
 from k8s_mcp_server.policy.model import CompiledPolicy
 from k8s_mcp_server.policy.tabletest import read_cases, run_case
 from k8s_mcp_server.policy.validate import load_policy
@@ -46,6 +47,8 @@ def add_policy_commands(subparsers: argparse._SubParsersAction) -> None:  # type
     test.add_argument("file", type=Path, metavar="FILE")
     test.add_argument("tests", type=Path, metavar="TESTS.yaml")
     test.set_defaults(func=test_command)
+
+    add_diff_command(sub)
 
 
 def check_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
