@@ -92,6 +92,17 @@ def test_records_cut_off_the_end_after_a_checkpoint_are_a_truncated_tail(
     assert code == 1 and "truncated: the log ends at record 3" in out and "names record 5" in out
 
 
+def test_a_live_file_cut_while_the_server_was_down_and_written_again_fails_verify(
+    log_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(log_path, 5, max_bytes=0)
+    lines = log_path.read_bytes().splitlines(keepends=True)
+    log_path.write_bytes(b"".join(lines[:2]))
+    write(log_path, 4, start=5, max_bytes=0)  # 6 records now, and a newer checkpoint that names them
+    code, out = run(capsys, "verify", "--rotated", str(log_path))
+    assert code == 1 and "truncated" in out and "names record 5" in out
+
+
 def test_records_after_the_last_checkpoint_are_reported_as_covered_by_the_chain_only(
     log_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

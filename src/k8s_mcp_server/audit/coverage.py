@@ -40,15 +40,18 @@ def verify_anchored(paths: Sequence[Path], anchors_file: Path, hashes: Sequence[
     entries = read_anchors(anchors_file)
     rotated = {int(e["segment"]): e for e in entries if e.get("kind") == "rotated" and _int(e.get("segment"))}
     released = {e.get("last_hash"): e for e in entries if e.get("kind") == "released"}
-    live = next(
-        (
-            e
-            for e in reversed(entries)
-            if e.get("kind") in ("checkpoint", "start") and _int(e.get("segment")) not in rotated
-        ),
-        None,
-    )
-    locate = {str(live["last_hash"])} if live is not None and live.get("records") else set()
+    # Every checkpoint of the live segment (not only the newest: a file cut while the server was down
+    # and written again since would satisfy the newest one alone).
+    checkpoints = [
+        e
+        for e in entries
+        if e.get("kind") in ("checkpoint", "start")
+        and _int(e.get("segment")) not in rotated
+        and e.get("records")
+        and isinstance(e.get("last_hash"), str)
+    ]
+    live = checkpoints[-1] if checkpoints else None
+    locate = {str(e["last_hash"]) for e in checkpoints}
     result = verify(paths, hashes, locate=locate)
     if result.problem is not None:
         return Coverage(result=result, problem=_gap(result, result.problem, rotated), notes=())
@@ -67,11 +70,12 @@ def verify_anchored(paths: Sequence[Path], anchors_file: Path, hashes: Sequence[
             )
             return Coverage(result=result, problem=problem, notes=())
     notes = _released_notes(released)
-    if live is not None and live.get("records"):
-        cut, note = _check_live(result, live)
+    for checkpoint in checkpoints:
+        cut, _ = _check_live(result, checkpoint)
         if cut is not None:
             return Coverage(result=result, problem=cut, notes=notes)
-        notes = (*notes, note)
+    if live is not None:
+        notes = (*notes, _check_live(result, live)[1])
     start = next((e for e in entries if e.get("kind") == "start"), None)
     if start is not None and _int(start.get("segment")) not in (None, 1):
         notes = (
