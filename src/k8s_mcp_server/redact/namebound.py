@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 
 _SECRET_NAME = re.compile(
@@ -91,6 +92,7 @@ _IDENT_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 MIN_VALUE = 6
 
 
+@functools.lru_cache(maxsize=4096)
 def secret_name(name: str) -> bool:
     """True when `name` (a key, env var, flag or field name) looks like it holds a secret value."""
     return bool(_SECRET_NAME.search(name)) and not _REFERENCE_NAME.search(name)
@@ -172,14 +174,38 @@ def _block(text: str, pos: int, column: int) -> tuple[int, int] | None:
     return (first, last) if first >= 0 else None
 
 
-def plausible_range(match: re.Match[str], start: int, end: int) -> bool:
-    """The name-bound check on the value's full range (see `value_range`)."""
-    text = match.string
-    key = key_before(text, match.end("rest"))
-    key_start = match.end("rest") - len(key)
-    if not key or (key_start > 0 and text[key_start - 1] in ":/@"):
+_IDENT_RUN = re.compile(r"[A-Za-z0-9_.-]{0,128}")
+
+
+def key_start(text: str, end: int) -> int:
+    """Where the key starts, from the end of a name-bound prefilter hit (just after the value's first
+    character): back over the value's first character, blanks, the separator, a quote (or `\\"`)."""
+    pos = end - 1
+    while pos > 0 and text[pos - 1] in " \t":
+        pos -= 1
+    pos -= 1  # the separator
+    if pos > 0 and text[pos - 1] in "\"'":
+        pos -= 1
+        if pos > 0 and text[pos - 1] == "\\":
+            pos -= 1
+    return pos - len(key_before(text, pos))
+
+
+def hit_ok(text: str, pos: int) -> bool:
+    """The name-bound rule's first check, at a keyword hit, before its pattern runs: the whole
+    identifier around the keyword (the key) looks secret."""
+    left = key_before(text, pos)
+    run = _IDENT_RUN.match(text, pos)
+    key = left + (run.group() if run else "")
+    key_start = pos - len(left)
+    if key_start > 0 and text[key_start - 1] in ":/@":
         return False  # `arn:aws:secretsmanager:...:secret:name`, a URL path: a word inside a token
-    return secret_name(key) and plausible_value(text[start:end])
+    return secret_name(key)
+
+
+def plausible_range(match: re.Match[str], start: int, end: int) -> bool:
+    """The name-bound check on the value's full range (see `value_range`); `key_ok` has passed."""
+    return plausible_value(match.string[start:end])
 
 
 def decodes_to_pair(value: str) -> bool:
@@ -192,3 +218,45 @@ def decodes_to_pair(value: str) -> bool:
         return False
     _head, sep, tail = decoded.partition(b":")
     return bool(sep) and bool(tail) and b"\n" not in decoded
+
+
+_ENV_TAIL = re.compile(
+    r"""name\\?["']?[ \t]{0,8}:[ \t]{0,8}\\?["']?[A-Za-z0-9_.-]{1,128}\\?["']?[ \t]{0,8},?[ \t]{0,8}"""
+    r"""(?:\r?\n[ \t]{0,128}(?:-[ \t]{1,8})?)?\\?["']?value\\?["']?[ \t]{0,8}:\Z"""
+)
+
+
+def env_start(text: str, end: int) -> int:
+    """Where an env entry starts (its `name`), from the end of an `secret-env` prefilter hit (after the
+    `value` key's colon): the entry spans at most ~400 characters before it."""
+    match = _ENV_TAIL.search(text, max(0, end - 420), end)
+    return match.start() if match is not None else end
+
+
+def env_value_range(match: re.Match[str]) -> tuple[int, int]:
+    """The value of an env entry: a quoted scalar, a plain one to the end of its line (less a JSON `,`),
+    or a YAML block scalar's lines."""
+    for group in ("dq", "eq", "sq", "value"):
+        if match.group(group) is not None:
+            start, end = match.span(group)
+            break
+    else:  # pragma: no cover - the pattern always sets one
+        return match.span()
+    if group != "value":
+        return start, end
+    text = match.string
+    value = text[start:end].rstrip(" \t\r")
+    if match.group("q") and value.endswith(","):
+        value = value[:-1]
+    if "\n" not in text[match.start() : match.start("q")]:  # one line: a flow mapping ends the value
+        cut = min((i for i in (value.find(","), value.find("}"), value.find("]")) if i >= 0), default=-1)
+        value = value[:cut].rstrip(" \t") if cut >= 0 else value
+    if _BLOCK_INDICATOR.fullmatch(value):
+        key = match.start("q")
+        column = key - (text.rfind("\n", 0, key) + 1)
+        return _block(text, end, column) or (start, start + len(value))
+    return start, start + len(value)
+
+
+STARTS = {"name-bound": key_start, "secret-env": env_start}
+SPANS = {"name-bound": value_range, "secret-env": env_value_range}

@@ -64,6 +64,7 @@ class Checks(BaseModel):
     not_hex: bool = False  # refuse a pure hexadecimal value (UUIDs, digests look like that)
     decodes: Literal["base64-pair"] | None = None  # base64 that decodes to `user:password`
     name_bound: bool = False  # the key before the value must look secret and not be a reference
+    env_name: bool = False  # the `envname` group (an env entry's name) must look secret
 
 
 class RuleSpec(BaseModel):
@@ -76,6 +77,7 @@ class RuleSpec(BaseModel):
     description: str
     keywords: tuple[str, ...] = ()
     prefilter: str | None = None  # an expression instead of keywords (a match starts where it starts)
+    prefilter_anchor: Literal["start", "end"] = "start"  # end: the rule finds its start back from the end
     back: int = Field(default=0, ge=0, le=MAX_BACK)  # a match may start this far before the keyword
     pattern: str
     checks: Checks = Checks()
@@ -101,6 +103,8 @@ class CompiledRule:
     max_len: int
     check: Callable[[re.Match[str], int, int], bool]
     span: Callable[[re.Match[str]], tuple[int, int]]
+    at_hit: Callable[[str, int], bool] | None = None  # a cheap check at a keyword hit, before the pattern
+    start_of: Callable[[str, int], int] | None = None  # prefilter_anchor end: the match start from its end
 
     @property
     def id(self) -> str:
@@ -210,6 +214,8 @@ def _make_check(spec: RuleSpec) -> Callable[[re.Match[str], int, int], bool]:
             return False
         if checks.decodes == "base64-pair" and not namebound.decodes_to_pair(value):
             return False
+        if checks.env_name and not namebound.secret_name(match.group("envname")):
+            return False
         return not (checks.name_bound and not namebound.plausible_range(match, start, end))
 
     return check
@@ -235,9 +241,10 @@ class _Scanner:
         flags: list[int] = []
         for index, rule in enumerate(self.rules):
             if rule.prefilter is not None:
-                self.table.append((index, -1))
+                at_end = rule.start_of is not None
+                self.table.append((index, -2 if at_end else -1))
                 expressions.append(rule.spec.prefilter.encode("ascii"))  # type: ignore[union-attr]
-                flags.append(_HS_SOM)
+                flags.append(0 if at_end else _HS_SOM)
             for keyword in rule.spec.keywords:
                 self.table.append((index, len(keyword)))
                 self.keywords.append((index, keyword.lower()))
@@ -256,7 +263,8 @@ class _Scanner:
             self.use_hyperscan = False
 
     def candidates(self, text: str) -> list[list[int]]:
-        """For each rule, the positions where a match of it may start (unsorted, may repeat)."""
+        """For each rule, the positions where a match of it may start (unsorted, may repeat); for a rule
+        whose prefilter is anchored at its end, `~end` of each prefilter match instead."""
         found: list[list[int]] = [[] for _ in self.rules]
         if self.use_hyperscan:
             data = text.encode("ascii", "replace")  # one byte per code point: offsets stay the str's
@@ -264,7 +272,7 @@ class _Scanner:
 
             def on_match(id_: int, start: int, end: int, _flags: int, _ctx: object) -> bool | None:
                 index, width = table[id_]
-                found[index].append(start if width < 0 else end - width)
+                found[index].append(end - width if width >= 0 else start if width == -1 else ~end)
                 return None
 
             scratch = getattr(self._local, "scratch", None)
@@ -281,7 +289,10 @@ class _Scanner:
                 pos = folded.find(keyword, pos + 1)
         for index, rule in enumerate(self.rules):
             if rule.prefilter is not None:
-                found[index].extend(m.start() for m in rule.prefilter.finditer(text))
+                if rule.start_of is not None:
+                    found[index].extend(~m.end() for m in rule.prefilter.finditer(text))
+                else:
+                    found[index].extend(m.start() for m in rule.prefilter.finditer(text))
         return found
 
 
@@ -303,6 +314,10 @@ class RuleSet:
                 raise RuleError(f"rule {spec.id}: needs keywords or a prefilter")
             if any(not k.isascii() or len(k) < 2 for k in spec.keywords):
                 raise RuleError(f"rule {spec.id}: keywords must be ASCII, 2 characters or more")
+            if spec.prefilter_anchor == "end" and not spec.prefilter:
+                raise RuleError(f"rule {spec.id}: prefilter_anchor end needs a prefilter")
+            if spec.prefilter_anchor == "end" and spec.id not in namebound.STARTS:
+                raise RuleError(f"rule {spec.id}: no way to find its start from its end")
             if spec.checks.name_bound and not {"rest", "sep"} <= set(re.compile(spec.pattern).groupindex):
                 raise RuleError(f"rule {spec.id}: a name-bound pattern needs groups `rest` and `sep`")
             try:
@@ -323,7 +338,9 @@ class RuleSet:
                     prefilter=prefilter,
                     max_len=max_len,
                     check=_make_check(spec),
-                    span=namebound.value_range if spec.checks.name_bound else value_span,
+                    span=namebound.SPANS.get(spec.id, value_span),
+                    at_hit=namebound.hit_ok if spec.checks.name_bound else None,
+                    start_of=namebound.STARTS.get(spec.id) if spec.prefilter_anchor == "end" else None,
                 )
             )
         self.rules: tuple[CompiledRule, ...] = tuple(compiled)
@@ -356,8 +373,12 @@ def _rule_matches(rule: CompiledRule, text: str, starts: list[int]) -> Iterator[
     end = -1
     back = rule.spec.back
     regex = rule.regex
+    at_hit = rule.at_hit
+    if rule.start_of is not None:
+        start_of = rule.start_of
+        starts = [start_of(text, ~end) for end in starts]
     for pos in sorted(set(starts)):
-        if pos < end:
+        if pos < end or (at_hit is not None and not at_hit(text, pos)):
             continue
         if back:
             lo = max(pos - back, end, 0)
