@@ -54,6 +54,10 @@ class ConnectionGuard:
         self.open[source] += 1
         return None
 
+    def may_linger(self) -> bool:
+        """A refused connection may wait for its request while it fits in the total with the rest."""
+        return self.lingering < MAX_LINGERING and sum(self.open.values()) + self.lingering < self.total
+
     def closed(self, source: str) -> None:
         self.open[source] -= 1
         if self.open[source] <= 0:
@@ -97,7 +101,7 @@ def bounded_protocol(guard: ConnectionGuard) -> type[H11Protocol]:
                 # meet a reset, and it would never read why), or after the read timeout
                 status, message = refused
                 self._refusal = _raw_response(status, _REASONS[status], "too_many_connections", message)
-                if guard.lingering >= MAX_LINGERING:
+                if not guard.may_linger():
                     self._refuse()
                     return
                 guard.lingering += 1

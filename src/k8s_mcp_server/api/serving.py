@@ -24,26 +24,30 @@ def open_files_needed(settings: Settings) -> int:
     return settings.max_connections + FDS_PER_COMMAND * settings.max_concurrency + FDS_RESERVED
 
 
-def raise_open_files(needed: int) -> str | None:
-    """Raise the soft RLIMIT_NOFILE towards `needed` (up to the hard limit); a warning when the hard
-    limit is lower (connections would then fail with EMFILE before the connection cap refuses them)."""
+def connection_budget(settings: Settings) -> tuple[int, str | None]:
+    """Raise the soft RLIMIT_NOFILE towards what the settings need (up to the hard limit) and return
+    how many connections fit: MAX_CONNECTIONS, or fewer when the hard limit is lower (then with a
+    warning), so that the connection cap refuses before accept() fails with EMFILE."""
+    needed = open_files_needed(settings)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = needed if hard == resource.RLIM_INFINITY else min(hard, needed)
     if target > soft:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    if hard != resource.RLIM_INFINITY and hard < needed:
-        return (
-            f"the open-file limit is {hard}, below the {needed} these settings need: raise it "
-            "(ulimit -Hn, LimitNOFILE=) or lower K8S_MCP_MAX_CONNECTIONS"
-        )
-    return None
+    if hard == resource.RLIM_INFINITY or hard >= needed:
+        return settings.max_connections, None
+    fits = max(16, hard - FDS_PER_COMMAND * settings.max_concurrency - FDS_RESERVED)
+    return fits, (
+        f"the open-file limit is {hard}, below the {needed} these settings need: serving at most {fits} "
+        "connections; raise the limit (ulimit -Hn, LimitNOFILE=) or lower K8S_MCP_MAX_CONNECTIONS"
+    )
 
 
 def serve(app: FastAPI, settings: Settings, *, log_level: str) -> None:
     import uvicorn
 
+    total, warning = connection_budget(settings)
     guard = ConnectionGuard(
-        total=settings.max_connections,
+        total=total,
         per_source=settings.max_connections_per_source,
         read_timeout=settings.request_read_timeout,
         max_header_bytes=settings.max_header_bytes,
@@ -59,7 +63,6 @@ def serve(app: FastAPI, settings: Settings, *, log_level: str) -> None:
         **uvicorn_options(guard, keep_alive=settings.keep_alive_timeout),
     )
     logs.install()  # after uvicorn.Config, which configures logging
-    warning = raise_open_files(open_files_needed(settings))
     if warning:
         log.warning(warning)
     uvicorn.Server(config).run()
