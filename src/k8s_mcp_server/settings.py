@@ -118,6 +118,10 @@ class Settings(BaseSettings):
         "fd00:ec2::254/128",  # AWS IMDS over IPv6
     )
     work_dir: Path | None = None  # per-request workspaces; default /dev/shm (unless TMPDIR is set)
+    # Shared state of replicas (state/): a postgresql:// URL; the rate-limit buckets then hold across
+    # every server on that database. Unset: per-process buckets, SQLite beside the audit log for the
+    # other state. A SecretStr: the URL carries the password (repr and errors show '**********').
+    database_url: SecretStr | None = None
 
     @field_validator("denied_server_networks")
     @classmethod

@@ -47,6 +47,7 @@ from k8s_mcp_server.policy import CompiledPolicy, PolicyStore
 from k8s_mcp_server.redact import Redactor
 from k8s_mcp_server.redact.provenance import SecretValues
 from k8s_mcp_server.settings import Settings
+from k8s_mcp_server.state import shared_buckets
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,7 @@ def build_state(settings: Settings) -> AppState:
         authenticator=Authenticator(keys if keys is not None else ()),
         policies=policies,
         metrics=metrics,
-        limiter=RateLimiter(settings.rate_limit_per_minute),
+        limiter=RateLimiter(settings.rate_limit_per_minute, backend=shared_buckets(settings)),
         guard=HostOriginGuard(hosts, settings.allowed_origins),
         oauth=oauth,
         impersonator=Impersonator(default) if settings.identity_mode == "impersonate" and default else None,

@@ -50,7 +50,7 @@ async def run_tool(
         request = replace(request, principal=key.principal)
     started = time.perf_counter()
     try:
-        state.limiter.check(bucket_key(request.principal, request.source_ip, anonymous=key is None))
+        await state.limiter.acheck(bucket_key(request.principal, request.source_ip, anonymous=key is None))
         policies = policy_for(state, key)
         request, server_kubeconfig = at_cluster(state.impersonator, request, key, kubeconfig_b64)
     except ProxyError as exc:

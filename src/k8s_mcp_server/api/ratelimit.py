@@ -7,6 +7,9 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Protocol
+
+import anyio
 
 from k8s_mcp_server.errors import ProxyError
 
@@ -24,9 +27,22 @@ class RateLimited(ProxyError):
         self.retry_after = retry_after
 
 
+class SharedBackend(Protocol):
+    """Buckets every replica shares (state/buckets.py): 0.0 when a token was taken, else the wait."""
+
+    def take(self, key: str, capacity: float, refill_per_second: float) -> float: ...
+
+
 class RateLimiter:
-    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        backend: SharedBackend | None = None,
+    ) -> None:
         self.per_minute = per_minute
+        self.backend = backend  # None: this process's own buckets below
         self._capacity = float(per_minute)
         self._refill = per_minute / 60.0  # tokens per second
         self._clock = clock
@@ -40,6 +56,9 @@ class RateLimiter:
     def check(self, principal: str) -> None:
         """Take one token for `principal`; raises RateLimited (with Retry-After seconds) when empty."""
         if not self.enabled:
+            return
+        if self.backend is not None:
+            self._check_shared(principal, self.backend)
             return
         now = self._clock()
         with self._lock:
@@ -55,6 +74,22 @@ class RateLimiter:
             self._buckets[principal] = (tokens - 1.0, now)
             while len(self._buckets) > MAX_BUCKETS:
                 self._buckets.popitem(last=False)
+
+    async def acheck(self, principal: str) -> None:
+        """`check` for the event loop: a shared backend's round trip runs in a worker thread."""
+        if self.backend is None or not self.enabled:
+            self.check(principal)
+        else:
+            await anyio.to_thread.run_sync(self.check, principal)
+
+    def _check_shared(self, principal: str, backend: SharedBackend) -> None:
+        wait = backend.take(principal, self._capacity, self._refill)  # StateUnavailable: refused (503)
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            raise RateLimited(
+                f"more than {self.per_minute} requests per minute for this caller: retry in {seconds} s",
+                retry_after=seconds,
+            )
 
 
 def bucket_key(principal: str, source_ip: str | None, *, anonymous: bool) -> str:
