@@ -45,9 +45,6 @@ def server_env(cluster: Cluster, standins: Path, policy: Path) -> dict[str, str]
         "K8S_MCP_ISTIOCTL": str(standins / "istioctl"),
         "K8S_MCP_ARGOCD": str(standins / "argocd"),
         "K8S_MCP_COMMAND_TIMEOUT": "30",
-        # the suite sends hundreds of calls a minute from one address; the default limit (120) has
-        # its own tests (tests/api/test_bounds_cluster.py)
-        "K8S_MCP_RATE_LIMIT_PER_MINUTE": "0",
     }
 
 

@@ -123,8 +123,7 @@ async def test_a_callers_timeout_is_capped_by_the_servers_maximum(
 
 def test_the_default_rate_limit_is_on(cluster: Cluster, standin_dir: Path, tmp_path: Path) -> None:
     env = server_env(cluster, standin_dir, REPO / "policies" / "default.yaml")
-    del env["K8S_MCP_RATE_LIMIT_PER_MINUTE"]  # the shipped default
-    srv = start_server(tmp_path, env, name="ratelimit")
+    srv = start_server(tmp_path, env, name="ratelimit", rate_limited=True)  # the shipped default
     try:
         with httpx.Client(base_url=srv.url, timeout=30) as http:
             statuses = [

@@ -41,9 +41,16 @@ class Server:
 
 
 def start_server(
-    tmp: Path, env: Mapping[str, str], *, name: str = "server", port: int | None = None
+    tmp: Path,
+    env: Mapping[str, str],
+    *,
+    name: str = "server",
+    port: int | None = None,
+    rate_limited: bool = False,
 ) -> Server:
-    """`port`: a given one (a restart on the same address), else a free one."""
+    """`port`: a given one (a restart on the same address), else a free one. The suite sends hundreds
+    of calls a minute from one address, so the rate limit is off unless `env` sets it, or
+    `rate_limited` asks for the shipped default (tests/api/test_fairness_cluster.py tests it)."""
     port = port or free_port()
     audit = tmp / f"{name}-audit.jsonl"
     log_path = tmp / f"{name}.log"
@@ -54,6 +61,10 @@ def start_server(
         "K8S_MCP_AUDIT_LOG": str(audit),
         **env,
     }
+    if rate_limited:
+        full_env.pop("K8S_MCP_RATE_LIMIT_PER_MINUTE", None)
+    else:
+        full_env.setdefault("K8S_MCP_RATE_LIMIT_PER_MINUTE", "0")
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "k8s_mcp_server", "serve", "--log-level", "warning"],
