@@ -71,14 +71,22 @@ async def test_a_body_over_the_limit_is_counted_as_body_too_large(
     assert (record["error_code"], record["status"]) == ("body_too_large", 413)
 
 
-async def test_an_unknown_path_is_counted_under_other_and_the_path_is_not_recorded(
+async def test_a_body_sent_to_a_made_up_path_is_counted_under_other_and_the_path_is_not_recorded(
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
-    res = await http.get(f"/tools/{CANARY}/x")
-    assert res.status_code == 404
+    res = await http.post(f"/tools/{CANARY}", content=b"x" * (2 * 1024 * 1024))
+    assert res.status_code == 413  # the body bound holds for every path
     [record] = records(app)
-    assert (record["error_code"], record["route"]) == ("not_found", "other")
+    assert (record["error_code"], record["route"]) == ("body_too_large", "other")
     assert CANARY not in json.dumps(record)
+
+
+async def test_paths_and_methods_that_do_not_exist_are_not_counted(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    assert (await http.get(f"/tools/{CANARY}/x")).status_code == 404
+    assert (await http.get("/tools/kubectl")).status_code == 405
+    assert records(app) == []
 
 
 async def test_a_refusal_the_handler_audited_itself_is_not_counted_again(

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from k8s_mcp_server.audit import AuditLog, verify
-from k8s_mcp_server.audit.files import chain_files, iter_tail_lines, read_tail, rotated_path
+from k8s_mcp_server.audit.files import chain_files, count_lines, iter_tail_lines, read_tail, rotated_path
+from k8s_mcp_server.errors import AuditUnavailable
 from tests.audit.conftest import read_records, sample
 
 
@@ -51,3 +54,14 @@ def test_rotation_with_fsync_and_chain_files_lists_the_set_oldest_first(log_path
     assert files == [rotated_path(log_path, 2), rotated_path(log_path, 1), log_path]
     assert [read_records(path)[0]["request_id"] for path in files] == ["req-0", "req-1", "req-2"]
     assert verify(files).records == 3
+
+
+def test_a_log_pointed_at_a_device_is_not_read_forever_and_fails_closed_on_write(log_path: Path) -> None:
+    log_path.parent.mkdir(parents=True)
+    log_path.symlink_to("/dev/full")  # endless zeros to read, ENOSPC on every write
+    assert count_lines(log_path) == 0
+    log = AuditLog(log_path, fsync=False)
+    log.open()
+    with pytest.raises(AuditUnavailable):
+        log.write({"event": "decision"})
+    log.close()

@@ -2,10 +2,12 @@
 
 The tool handlers and the gates audit what they refuse. Some answers are given before any of them
 runs: FastAPI's `422` for a body that does not fit the schema, `413` for a body over the limit
-(limits.py), `404`/`405`, a request whose client went away before an answer. This middleware sees
-every answer; one with status >= 400 (or none at all) to a request that no handler and no gate
-audited is counted in the refusal aggregate (audit/refusals.py) by source, route and code: the code
-the answer carries (`invalid_arguments`, `body_too_large`, ...), never a value the caller sent.
+(limits.py), `400` for a body that could not be read, a request whose client went away (or was too
+slow) before any answer. This middleware sees every answer; a refusal of a request (REFUSED_STATUSES,
+or no answer at all) that no handler and no gate audited is counted in the refusal aggregate
+(audit/refusals.py) by source, route and code: the code the answer carries (`invalid_arguments`,
+`body_too_large`, ...), never a value the caller sent. `404`/`405` (a path or method that does not
+exist: MCP clients probe `GET /mcp`) refuse nothing a caller asked of a tool and are not counted.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ _CODE = re.compile(r"[a-z][a-z_]{0,39}")
 _BODY_PEEK = 4096  # an error answer's first bytes, read for its `detail.code`
 ROUTES = ("/tools/kubectl", "/tools/helm", "/tools/istioctl", "/tools/argocd", "/tools/status", "/health",
           "/metrics", "/mcp", "/docs", "/openapi.json")  # fmt: skip
+REFUSED_STATUSES = frozenset({400, 408, 413, 422, 431})
 _FALLBACK = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
              413: "body_too_large", 422: "invalid_arguments", 431: "headers_too_large"}  # fmt: skip
 
@@ -75,7 +78,11 @@ class RefusalAudit:
             raise
         finally:
             _AUDITED.reset(token)
-            if not mark[0] and not shared.get("request_id") and (status is None or status >= 400):
+            if (
+                not mark[0]
+                and not shared.get("request_id")
+                and (status is None or status in REFUSED_STATUSES)
+            ):
                 client = scope.get("client")
                 self.refusals.add(
                     code=_code(status, peek),

@@ -49,13 +49,16 @@ def rotate(path: Path, *, fsync: bool = True) -> None:
 
 
 def count_lines(path: Path) -> int:
-    """Complete lines in `path` (0 if it does not exist), read in chunks."""
-    if not path.exists():
+    """Complete lines in `path`, read in chunks up to its size at the start (0 if it is not a regular
+    file: a log pointed at a device such as /dev/full must not be read forever)."""
+    if not path.is_file():
         return 0
     count = 0
     with path.open("rb") as handle:
-        while chunk := handle.read(1024 * 1024):
+        left = os.fstat(handle.fileno()).st_size
+        while left > 0 and (chunk := handle.read(min(left, 1024 * 1024))):
             count += chunk.count(b"\n")
+            left -= len(chunk)
     return count
 
 
