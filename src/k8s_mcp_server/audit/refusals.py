@@ -66,6 +66,9 @@ class RefusalAggregator:
         self._lock = threading.Lock()  # add() runs on the event loop, flush() in a worker thread
         self._counts: dict[_Key, _Count] = {}
         self._individual: dict[_Key, int] = {}  # records of their own this interval, per key
+        # One flush at a time: shutdown's flush waits for one still running in the worker thread (its
+        # task was cancelled, the thread was not), so no count is written after the log is closed.
+        self._flushing = threading.Lock()
 
     def individual(
         self, *, code: str, transport: str, source_ip: str | None, principal: str = "anonymous",
@@ -121,6 +124,10 @@ class RefusalAggregator:
     def flush(self) -> int:
         """Write one durable record per key; returns how many refusals they count. Keys whose record
         cannot be written are merged back for the next flush."""
+        with self._flushing:
+            return self._flush()
+
+    def _flush(self) -> int:
         with self._lock:
             counts, self._counts = self._counts, {}
             self._individual = {}
@@ -151,8 +158,11 @@ class RefusalAggregator:
         """Flush (and checkpoint the log) every interval until cancelled; the caller flushes at shutdown."""
         while True:
             await asyncio.sleep(self.interval)
-            await asyncio.to_thread(self.flush)
-            await asyncio.to_thread(self.audit.checkpoint)
+            try:
+                await asyncio.to_thread(self.flush)
+                await asyncio.to_thread(self.audit.checkpoint)
+            except Exception:  # a bug must not end the flushing: the counts would only pile up
+                log.exception("audit: the refusal flush failed; retrying at the next interval")
 
 
 def _record(key: _Key, entry: _Count, interval: float) -> dict[str, Any]:
