@@ -26,6 +26,7 @@ from k8s_mcp_server.api.transport import HostOriginGuard, default_allowed_hosts
 from k8s_mcp_server.api.validation import validation_error
 from k8s_mcp_server.audit import AuditLog
 from k8s_mcp_server.audit.refusals import RefusalAggregator
+from k8s_mcp_server.console.pages import console_router
 from k8s_mcp_server.contracts import TOOLS
 from k8s_mcp_server.errors import Busy, ProxyError, ResourceLimit
 from k8s_mcp_server.execute import (
@@ -185,6 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="k8s-mcp-server", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.k8s = state
     app.include_router(build_router(policy_summary(state.policies.default.current())))
+    app.include_router(console_router(state, settings.audit_log))
 
     @app.exception_handler(ProxyError)
     async def proxy_error(request: Request, exc: ProxyError) -> JSONResponse:
