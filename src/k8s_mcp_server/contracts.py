@@ -63,6 +63,7 @@ class CommandRequest:
     transport: Transport = "rest"
     source_ip: str | None = None
     identity: Identity | None = None
+    cluster: str | None = None  # a named cluster the server holds (REST body / MCP argument `cluster`)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,6 +121,7 @@ class ClusterRef:
     server: str | None
     fingerprint: str  # sha256 hex of the decoded kubeconfig bytes
     context_namespace: str | None = None
+    name: str | None = None  # the server's name for it, when the request picked a named cluster
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)

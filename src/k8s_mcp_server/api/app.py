@@ -38,6 +38,7 @@ from k8s_mcp_server.execute import (
     resolve_binaries,
 )
 from k8s_mcp_server.identity.challenge import OAuthChallenge
+from k8s_mcp_server.identity.clusters import ClusterRegistry
 from k8s_mcp_server.identity.impersonate import Impersonator
 from k8s_mcp_server.identity.oauth import OAuth
 from k8s_mcp_server.keys import KeyStore
@@ -158,7 +159,10 @@ def build_state(settings: Settings) -> AppState:
         limiter=RateLimiter(settings.rate_limit_per_minute, backend=shared_buckets(settings)),
         guard=HostOriginGuard(hosts, settings.allowed_origins),
         oauth=oauth,
-        impersonator=Impersonator(default) if settings.identity_mode == "impersonate" and default else None,
+        impersonator=Impersonator(default) if settings.identity_mode == "impersonate" else None,
+        clusters=ClusterRegistry.load(settings.clusters_file, kube_policy)
+        if settings.clusters_file
+        else None,
     )
 
 

@@ -291,6 +291,7 @@ class PolicyAwareMCP(FastApiMCP):  # type: ignore[misc]
                 principal=call.key.principal if call.key else ANONYMOUS,
                 transport="mcp",
                 source_ip=call.source_ip,
+                cluster=body.cluster,
             )
             token = ctx.meta.progressToken if ctx.meta is not None else None
             work = run_tool(self.state, request, call.key, call.kubeconfig or body.kubeconfig)

@@ -136,6 +136,7 @@ def _make_handler(tool: str) -> Any:
             timeout=body.timeout,
             transport="rest",
             source_ip=request.client.host if request.client else None,
+            cluster=body.cluster,
         )
         key = await authenticate(state, request.headers.get("authorization"), command_request)
         kubeconfig = request.headers.get("x-kubeconfig") or body.kubeconfig
