@@ -15,7 +15,10 @@ CANARY = "CANARY-7f3a"
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        ({"command": "get ns", "kubeconfig_b64": CANARY}, "unknown argument (accepted: cluster, command,"),
+        (
+            {"command": "get ns", "kubeconfig_b64": CANARY},
+            "unknown argument (accepted: approval_id, approval_wait,",
+        ),
         ({"command": "get ns", CANARY: "x"}, "unknown argument"),
         ({"command": [CANARY]}, "`command` must be a string"),
         ({"command": "get ns", "timeout": CANARY}, "`timeout` must be a number"),
