@@ -17,7 +17,7 @@ TOOLS: tuple[str, ...] = ("kubectl", "helm", "istioctl", "argocd")
 
 Transport = Literal["rest", "mcp"]
 SecretsMode = Literal["redact", "deny", "allow"]
-Outcome = Literal["allow", "deny", "would-deny"]
+Outcome = Literal["allow", "deny", "would-deny", "approve"]
 
 
 class CommandClass(enum.StrEnum):
@@ -63,7 +63,10 @@ class CommandRequest:
     transport: Transport = "rest"
     source_ip: str | None = None
     identity: Identity | None = None
-    cluster: str | None = None  # a named cluster the server holds (REST body / MCP argument `cluster`)
+    # continuing a request that needed an approval (approvals/): the approval's id, and how long to
+    # wait (seconds, bounded by the server) for an approver while it is still pending
+    approval_id: str | None = None
+    approval_wait: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,8 +104,21 @@ class ParsedCommand:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ApprovalNeed:
+    """What an `approve` rule asks for: who may say yes, for how long the approval holds, and why."""
+
+    rule: str
+    approvers: tuple[str, ...]  # principal names and `group:NAME` entries; empty: any approver
+    ttl_seconds: float
+    reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Decision:
-    """The policy's answer. A denial is a value, not an exception."""
+    """The policy's answer. A denial is a value, not an exception.
+
+    `outcome: approve` (with `approval`): the command runs only once a person has approved it.
+    """
 
     allowed: bool  # whether the command may run (True for would-deny in dry-run mode)
     outcome: Outcome
@@ -112,6 +128,7 @@ class Decision:
     secrets: SecretsMode = "redact"
     warnings: tuple[str, ...] = ()
     matched_rules: tuple[str, ...] = ()
+    approval: ApprovalNeed | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,7 +138,6 @@ class ClusterRef:
     server: str | None
     fingerprint: str  # sha256 hex of the decoded kubeconfig bytes
     context_namespace: str | None = None
-    name: str | None = None  # the server's name for it, when the request picked a named cluster
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)

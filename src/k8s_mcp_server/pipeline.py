@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
+from k8s_mcp_server.approvals.gate import ApprovalGate, ApprovalPending
+from k8s_mcp_server.approvals.preview import preview as approval_preview
 from k8s_mcp_server.audit import (
     AuditLog,
     completion_record,
@@ -38,7 +40,6 @@ from k8s_mcp_server.execute import Access, Executor, caller_key
 from k8s_mcp_server.kubeconfig import DefaultKubeconfig, Kubeconfig, KubeconfigCache, KubeconfigPolicy
 from k8s_mcp_server.parse import parse_command
 from k8s_mcp_server.policy import CompiledPolicy, evaluate
-from k8s_mcp_server.policy.clusters import cluster_decision
 from k8s_mcp_server.redact import Redactor, ResponseRedaction
 from k8s_mcp_server.redact.provenance import SecretValues
 
@@ -115,8 +116,10 @@ class Pipeline:
         max_command_length: int,
         observer: Observer | None = None,
         provenance: SecretValues | None = None,
+        approvals: ApprovalGate | None = None,
     ) -> None:
         self.policies = policies
+        self.approvals = approvals
         self.observer: Observer = observer or _NoObserver()
         self.provenance = provenance
         self.audit = audit
@@ -143,13 +146,20 @@ class Pipeline:
         policy = (policies or self.policies).current()
         kubeconfig, parsed, access = await self._understand(request, kubeconfig_b64, policy, kubeconfig)
         started = time.perf_counter()
-        decision = cluster_decision(policy, request.cluster, evaluate(policy, parsed))
+        decision = evaluate(policy, parsed)
         self.observer.stage("policy", time.perf_counter() - started)
-        if kubeconfig is None and decision.allowed:  # the policy speaks first, then the kubeconfig
+        needs_approval = decision.approval is not None
+        if kubeconfig is None and (decision.allowed or needs_approval):  # the policy speaks first
             await self._require_kubeconfig(request, parsed, decision, access)
         cluster = kubeconfig.cluster if kubeconfig else None
+        if needs_approval and request.approval_id is None:
+            await self._request_approval(request, parsed, decision, kubeconfig, access)  # raises
         async with contextlib.AsyncExitStack() as admission:
-            await self._record_decision(request, parsed, decision, cluster, admission)
+            if needs_approval:
+                decision = await self._redeem(request, parsed, decision, cluster, admission)
+            await self._record_decision(
+                request, parsed, decision, cluster, admission, admitted=needs_approval
+            )
             started = time.perf_counter()
             redaction = self.redactor.start()
             known = self._known(parsed, kubeconfig, access)
@@ -238,13 +248,15 @@ class Pipeline:
         decision: Decision,
         cluster: ClusterRef | None,
         admission: contextlib.AsyncExitStack,
+        *,
+        admitted: bool = False,
     ) -> None:
         """Audit the decision before anything runs; raise PolicyDenied for a denial.
 
         An allowed command first takes its place in the executor (held by `admission`), so an audited
         allow is never followed by a `busy` refusal: `busy` is audited as `rejected` instead.
         """
-        if decision.allowed:
+        if decision.allowed and not admitted:
             try:
                 caller = caller_key(request.principal, request.source_ip)
                 await admission.enter_async_context(self.executor.admit(caller))
@@ -273,6 +285,85 @@ class Pipeline:
         await self._audit(request, record)
         if not decision.allowed:
             raise PolicyDenied(decision)
+
+    def _gate(self) -> ApprovalGate:
+        if self.approvals is None:
+            raise ProxyError(
+                "this command needs an approval and this server keeps no approvals store: ask the "
+                "operator to configure one (K8S_MCP_APPROVALS_DB)",
+                code="approvals_unavailable",
+            )
+        return self.approvals
+
+    async def _request_approval(
+        self,
+        request: CommandRequest,
+        parsed: ParsedCommand,
+        decision: Decision,
+        kubeconfig: Kubeconfig | None,
+        access: Access,
+    ) -> None:
+        """Preview the command (a dry run in a place of its own, redacted), record
+        `approval_requested` and store the pending approval: raises ApprovalPending. Nothing ran."""
+        cluster = kubeconfig.cluster if kubeconfig else None
+        try:
+            gate = self._gate()
+            async with self.executor.admit(caller_key(request.principal, request.source_ip)):
+                known = self._known(parsed, kubeconfig, access)
+                try:
+                    values = await known.get()
+                except BaseException:
+                    known.cancel()
+                    raise
+                preview = await approval_preview(
+                    parsed,
+                    executor=self.executor,
+                    redactor=self.redactor,
+                    kubeconfig=kubeconfig,
+                    access=access,
+                    known_secrets=values,
+                    default_namespace=(cluster.context_namespace if cluster else None) or "default",
+                )
+        except ProxyError as exc:
+            record = rejected_record(
+                request=request, error=exc, parsed=parsed, decision=decision, cluster=cluster
+            )
+            await self._audit(request, record)
+            raise
+        try:
+            await gate.open(request, parsed, decision, cluster, preview)
+        except ApprovalPending:
+            self.observer.outcome(request, "approve", decision.rule, None)
+            raise
+        except ProxyError as exc:
+            self.observer.outcome(request, "rejected", None, exc.code)
+            raise
+
+    async def _redeem(
+        self,
+        request: CommandRequest,
+        parsed: ParsedCommand,
+        decision: Decision,
+        cluster: ClusterRef | None,
+        admission: contextlib.AsyncExitStack,
+    ) -> Decision:
+        """Check the approval the request names against this very request, take the command's place,
+        then consume the approval (once) and return the decision the run is recorded with."""
+        try:
+            gate = self._gate()
+            approval = await gate.check(request, parsed, cluster)
+            await admission.enter_async_context(
+                self.executor.admit(caller_key(request.principal, request.source_ip))
+            )
+            return await gate.consume(request, approval, decision)
+        except ApprovalPending:
+            raise  # still waiting: nothing changed, nothing to record
+        except ProxyError as exc:
+            record = rejected_record(
+                request=request, error=exc, parsed=parsed, decision=decision, cluster=cluster
+            )
+            await self._audit(request, record)
+            raise
 
     async def _execute(
         self,

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # read with that kubeconfig beside the command, cached per credential and namespace this long
     provenance: bool = True
     provenance_ttl: float = Field(default=30.0, gt=0, le=3600)
+    # approvals (approvals/): where they are kept (default: approvals.sqlite3 beside the audit log, so
+    # they survive a restart) and how long one request may wait in a call for an approver's decision
+    approvals_db: Path | None = None
+    approval_max_wait: float = Field(default=50.0, ge=0, le=300)
 
     # Limits of every process a command starts, the CLI and each filter (execute/limits.py):
     # data memory (RLIMIT_DATA; kubectl/helm need 64 MiB to start, `jq [range(6e7)]` 1.2 GiB), so 16
@@ -176,8 +180,6 @@ class Settings(BaseSettings):
     # own credential (DEFAULT_KUBECONFIG or IN_CLUSTER) runs every command as the authenticated principal
     # and its groups; a caller's kubeconfig is refused.
     identity_mode: Literal["caller-kubeconfig", "impersonate"] = "caller-kubeconfig"
-    # named clusters the server holds (identity/clusters.py): a request picks one with `cluster`
-    clusters_file: Path | None = None
 
     @field_validator("oauth_issuers", "oauth_algorithms", "oauth_required_scopes", mode="before")
     @classmethod

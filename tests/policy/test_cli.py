@@ -112,7 +112,7 @@ def test_policy_test_validates_the_tests_file(capsys: pytest.CaptureFixture[str]
     )
     code, out = run(capsys, "test", str(REPO / "policies/default.yaml"), str(tests))
     assert code == 1
-    assert f"{tests}:2:45: decision must be one of allow, deny, would-deny, invalid" in out
+    assert f"{tests}:2:45: decision must be one of allow, deny, would-deny, approve, invalid" in out
     assert "(did you mean 'allow'?)" in out
     assert f"{tests}:3:6: unknown key 'comand' in a test (did you mean 'command'?)" in out
 

@@ -36,7 +36,7 @@ def test_three_mistakes_are_reported_together_with_positions_and_suggestions():
         "(did you mean 'enforce'?)",
         "p.yaml:6:13: unknown verb 'gett' for kubectl, helm, istioctl, argocd (did you mean 'get'?)",
         "p.yaml:7:5: unknown key 'resorces' in a rule (did you mean 'resources'?); allowed keys: id, effect, "
-        "tools, verbs, classes, resources, namespaces, reason, description",
+        "tools, verbs, classes, resources, namespaces, reason, description, approvers, ttl",
     ]
 
 

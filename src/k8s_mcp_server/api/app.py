@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from k8s_mcp_server import __version__
+from k8s_mcp_server.api.approvals import approvals_router
 from k8s_mcp_server.api.auth import Authenticator
 from k8s_mcp_server.api.limits import BodyLimit
 from k8s_mcp_server.api.mcp import McpGate, mount_mcp
@@ -24,9 +25,9 @@ from k8s_mcp_server.api.routes import build_router
 from k8s_mcp_server.api.state import AppState
 from k8s_mcp_server.api.transport import HostOriginGuard, default_allowed_hosts
 from k8s_mcp_server.api.validation import validation_error
+from k8s_mcp_server.approvals import ApprovalGate, SqliteApprovalStore, default_store_path
 from k8s_mcp_server.audit import AuditLog
 from k8s_mcp_server.audit.refusals import RefusalAggregator
-from k8s_mcp_server.console.pages import console_router
 from k8s_mcp_server.contracts import TOOLS
 from k8s_mcp_server.errors import Busy, ProxyError, ResourceLimit
 from k8s_mcp_server.execute import (
@@ -38,7 +39,6 @@ from k8s_mcp_server.execute import (
     resolve_binaries,
 )
 from k8s_mcp_server.identity.challenge import OAuthChallenge
-from k8s_mcp_server.identity.clusters import ClusterRegistry
 from k8s_mcp_server.identity.impersonate import Impersonator
 from k8s_mcp_server.identity.oauth import OAuth
 from k8s_mcp_server.keys import KeyStore
@@ -129,14 +129,21 @@ def build_state(settings: Settings) -> AppState:
         max_per_caller=settings.max_per_caller,
         admission_wait=settings.admission_wait,
     )
+    audit = AuditLog(
+        settings.audit_log,
+        fsync=settings.audit_fsync,
+        stdout=settings.audit_stdout,
+        max_bytes=settings.audit_max_bytes,
+    )
+    approvals = ApprovalGate(
+        SqliteApprovalStore(settings.approvals_db or default_store_path(settings.audit_log)),
+        audit,
+        max_wait=settings.approval_max_wait,
+    )
     pipeline = Pipeline(
         policies=policies.default,
-        audit=AuditLog(
-            settings.audit_log,
-            fsync=settings.audit_fsync,
-            stdout=settings.audit_stdout,
-            max_bytes=settings.audit_max_bytes,
-        ),
+        audit=audit,
+        approvals=approvals,
         redactor=Redactor(),
         executor=executor,
         kubeconfig_policy=kube_policy,
@@ -159,10 +166,7 @@ def build_state(settings: Settings) -> AppState:
         limiter=RateLimiter(settings.rate_limit_per_minute, backend=shared_buckets(settings)),
         guard=HostOriginGuard(hosts, settings.allowed_origins),
         oauth=oauth,
-        impersonator=Impersonator(default) if settings.identity_mode == "impersonate" else None,
-        clusters=ClusterRegistry.load(settings.clusters_file, kube_policy)
-        if settings.clusters_file
-        else None,
+        impersonator=Impersonator(default) if settings.identity_mode == "impersonate" and default else None,
     )
 
 
@@ -190,7 +194,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="k8s-mcp-server", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.k8s = state
     app.include_router(build_router(policy_summary(state.policies.default.current())))
-    app.include_router(console_router(state, settings.audit_log))
+    app.include_router(approvals_router())
 
     @app.exception_handler(ProxyError)
     async def proxy_error(request: Request, exc: ProxyError) -> JSONResponse:

@@ -51,6 +51,7 @@ from k8s_mcp_server.api.models import ToolRequest, ToolResponse
 from k8s_mcp_server.api.ratelimit import bucket_key
 from k8s_mcp_server.api.state import AppState
 from k8s_mcp_server.api.validation import validate_model
+from k8s_mcp_server.approvals import ApprovalPending
 from k8s_mcp_server.contracts import TOOLS, CommandClass, CommandRequest, Transport
 from k8s_mcp_server.errors import ProxyError
 from k8s_mcp_server.keys import ANONYMOUS, ApiKey
@@ -186,6 +187,29 @@ def ran_result(done: Completed, request_id: str) -> types.CallToolResult:
     )
 
 
+def pending_result(pending: ApprovalPending) -> types.CallToolResult:
+    """Not an error: the command did not run and waits for an approver. The text says what it waits
+    for and how to continue; the approval object is in `structuredContent`."""
+    body = pending.body()
+    approval = body["approval"]
+    lines = [
+        pending.message,
+        f"waiting for: {', '.join(approval['waiting_for'])}",
+        f"to continue: {approval['how_to_continue']}",
+    ]
+    preview = approval.get("preview") or {}
+    if preview.get("diff"):
+        lines.append("preview (what the cluster says would change):\n" + preview["diff"])
+    elif preview.get("note"):
+        lines.append(f"preview: {preview['note']}")
+    lines.append(f"[pending approval: id {approval['id']}; request_id {pending.request_id}]")
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text="\n".join(lines))],
+        structuredContent=body,
+        isError=False,
+    )
+
+
 def refused_result(exc: ProxyError, request_id: str) -> types.CallToolResult:
     detail = [f"code {exc.code}"]
     if isinstance(exc, PolicyDenied) and exc.rule:
@@ -291,11 +315,14 @@ class PolicyAwareMCP(FastApiMCP):  # type: ignore[misc]
                 principal=call.key.principal if call.key else ANONYMOUS,
                 transport="mcp",
                 source_ip=call.source_ip,
-                cluster=body.cluster,
+                approval_id=body.approval_id,
+                approval_wait=body.approval_wait,
             )
             token = ctx.meta.progressToken if ctx.meta is not None else None
             work = run_tool(self.state, request, call.key, call.kubeconfig or body.kubeconfig)
             done = await _watched(work, token, _progress_sender(ctx, tool))
+        except ApprovalPending as pending:
+            return types.ServerResult(pending_result(pending))
         except ProxyError as exc:
             return types.ServerResult(refused_result(exc, request_id))
         return types.ServerResult(ran_result(done, request_id))
@@ -497,9 +524,6 @@ class McpEndpoint:
             await _jsonrpc_error(send, 200, rpc_id, REQUEST_CANCELLED, "request cancelled")
 
 
-CONSOLE_PATH = "/console"
-
-
 class McpGate:
     """ASGI middleware in front of every HTTP request: the Host and Origin allow-lists (DNS
     rebinding). A refusal is audited once; on /mcp it is a JSON-RPC error."""
@@ -514,11 +538,8 @@ class McpGate:
             return
         path = scope.get("path", "")
         is_mcp = path == MOUNT_PATH or path.startswith(MOUNT_PATH + "/")
-        origin = _header(scope, b"origin")
-        if path == CONSOLE_PATH or path.startswith(CONSOLE_PATH + "/"):
-            origin = None  # the console checks same-origin posts itself (console/pages.py)
         try:
-            self.state.guard.check(_header(scope, b"host"), origin)
+            self.state.guard.check(_header(scope, b"host"), _header(scope, b"origin"))
         except ProxyError as exc:
             client = scope.get("client")
             transport: Transport = "mcp" if is_mcp else "rest"

@@ -28,11 +28,20 @@ class ToolRequest(BaseModel):
         description="Same as `-n` in the command; a different `-n` in the command is an error.",
     )
     timeout: float | None = Field(default=None, gt=0, description="Seconds; capped by the server's maximum.")
-    cluster: str | None = Field(
+    approval_id: str | None = Field(
         default=None,
-        pattern=_NAMESPACE,
-        description="One of the clusters the server holds by name (its clusters file); the policy says "
-        "which ones the caller may use. Without it: the kubeconfig sent, or the server's default.",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Continue a request that needed an approval: send the same request again with the "
+        "approval's id (from the 202 answer). Anything else that differs is refused.",
+    )
+    approval_wait: float | None = Field(
+        default=None,
+        ge=0,
+        le=300,
+        description="With approval_id: seconds to wait in this call for an approver's decision while the "
+        "approval is pending (capped by the server).",
     )
 
 

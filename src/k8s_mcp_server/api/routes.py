@@ -14,11 +14,13 @@ from k8s_mcp_server.api.health import health_report
 from k8s_mcp_server.api.metrics import CONTENT_TYPE
 from k8s_mcp_server.api.models import ErrorBody, ToolRequest, ToolResponse
 from k8s_mcp_server.api.state import AppState
+from k8s_mcp_server.approvals import ApprovalPending
 from k8s_mcp_server.contracts import TOOLS, CommandRequest, Transport
 
 _TOOL_RESPONSE = TypeAdapter(ToolResponse)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    202: {"description": "approval_pending: the command waits for an approver; nothing ran"},
     400: {"model": ErrorBody, "description": "invalid_command, invalid_kubeconfig, unsafe_kubeconfig, ..."},
     401: {"model": ErrorBody, "description": "unauthenticated"},
     403: {"model": ErrorBody, "description": "policy_denied, forbidden_host, forbidden_origin"},
@@ -136,11 +138,15 @@ def _make_handler(tool: str) -> Any:
             timeout=body.timeout,
             transport="rest",
             source_ip=request.client.host if request.client else None,
-            cluster=body.cluster,
+            approval_id=body.approval_id,
+            approval_wait=body.approval_wait,
         )
         key = await authenticate(state, request.headers.get("authorization"), command_request)
         kubeconfig = request.headers.get("x-kubeconfig") or body.kubeconfig
-        done = await run_tool(state, command_request, key, kubeconfig)
+        try:
+            done = await run_tool(state, command_request, key, kubeconfig)
+        except ApprovalPending as pending:  # nothing ran: it waits for an approver (approvals/)
+            return JSONResponse(pending.body(), status_code=202)
         response = tool_response(done, request_id)
         # JSON bytes straight from pydantic-core: one copy of a large output instead of FastAPI's
         # dict -> str -> bytes round trip (a 20 MB output would otherwise cost ~60 MB more here)

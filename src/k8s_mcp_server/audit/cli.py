@@ -56,7 +56,17 @@ def add_audit_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
 
     p = subparsers.add_parser("query", help="filter records; prints a table or JSON Lines")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    for name in ("principal", "tool", "verb", "decision", "rule", "namespace", "event", "request-id"):
+    for name in (
+        "principal",
+        "tool",
+        "verb",
+        "decision",
+        "rule",
+        "namespace",
+        "event",
+        "request-id",
+        "approval-id",
+    ):
         p.add_argument(f"--{name}", help=f"match {name} (globs allowed)")
     p.add_argument("--since", help="RFC 3339 time, date, or age (15m, 2h, 7d)")
     p.add_argument("--until", help="RFC 3339 time, date, or age")
@@ -179,7 +189,8 @@ def cmd_query(args: argparse.Namespace) -> int:
         return 2
     selector = RecordFilter(
         principal=args.principal, tool=args.tool, verb=args.verb, decision=args.decision, rule=args.rule,
-        namespace=args.namespace, event=args.event, request_id=args.request_id, since=since, until=until,
+        namespace=args.namespace, event=args.event, request_id=args.request_id,
+        approval_id=args.approval_id, since=since, until=until,
     )  # fmt: skip
     skipped: list[Line] = []
     matches = (record for record in iter_records(args.files, skipped) if selector.matches(record))

@@ -110,6 +110,7 @@ class RecordFilter:
     namespace: str | None = None
     event: str | None = None
     request_id: str | None = None
+    approval_id: str | None = None  # every record of one approval (approvals/), its run included
     since: datetime | None = None
     until: datetime | None = None
 
@@ -122,6 +123,7 @@ class RecordFilter:
             "rule": self.rule,
             "event": self.event,
             "request_id": self.request_id,
+            "approval_id": self.approval_id,
         }
         for field, pattern in scalar.items():
             if pattern is not None and not _glob(record.get(field), pattern):

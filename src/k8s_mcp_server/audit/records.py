@@ -173,6 +173,8 @@ def _common(
         "namespaces": namespaces,
         "cluster": _cluster(cluster),
     }
+    if request.approval_id is not None:  # continuing an approved request (approvals/)
+        record["approval_id"] = request.approval_id
     if request.identity is not None:  # token callers and impersonation only: key records keep their shape
         record["identity"] = identity_fields(request.identity, request.request_id)
     return record
@@ -206,7 +208,4 @@ def _cluster(cluster: ClusterRef | None) -> dict[str, str | None] | None:
         print_ = "sha256:" + print_
     # A server URL with userinfo (https://user:pass@host) must not reach the log either.
     server = redact_command(cluster.server) if cluster.server else cluster.server
-    found = {"server": server, "fingerprint": print_}
-    if cluster.name is not None:  # a named cluster the request picked
-        found["name"] = cluster.name
-    return found
+    return {"server": server, "fingerprint": print_}

@@ -13,6 +13,8 @@ _HEX = frozenset("0123456789abcdef")
 PRINCIPAL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$")
 MAX_KEYS_FILE_BYTES = 1024 * 1024
 ANONYMOUS = "anonymous"
+# what a principal may do beside running commands under its policy: `approver` decides approvals
+ROLES = ("approver", "auditor", "admin")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -20,6 +22,7 @@ class ApiKey:
     principal: str
     sha256: bytes
     policy: Path | None = None
+    roles: frozenset[str] = frozenset()
 
 
 def valid_principal(name: str) -> bool:
@@ -43,8 +46,8 @@ def parse_api_keys(data: bytes, *, source: Path) -> tuple[ApiKey, ...]:
     seen: set[bytes] = set()
     for i, entry in enumerate(entries):
         where = f"{source}: keys[{i}]"
-        if not isinstance(entry, dict) or set(entry) - {"principal", "sha256", "policy"}:
-            raise ValueError(f"{where}: expected only `principal`, `sha256` and optional `policy`")
+        if not isinstance(entry, dict) or set(entry) - {"principal", "sha256", "policy", "roles"}:
+            raise ValueError(f"{where}: expected only `principal`, `sha256` and optional `policy`, `roles`")
         principal, digest = entry.get("principal"), str(entry.get("sha256", "")).lower()
         if not isinstance(principal, str) or not valid_principal(principal):
             raise ValueError(
@@ -60,7 +63,12 @@ def parse_api_keys(data: bytes, *, source: Path) -> tuple[ApiKey, ...]:
         policy = entry.get("policy")
         if policy is not None and (not isinstance(policy, str) or not policy):
             raise ValueError(f"{where}: `policy` must be a file path")
-        keys.append(ApiKey(principal=principal, sha256=raw, policy=_resolve(policy, source)))
+        roles = entry.get("roles", [])
+        if not isinstance(roles, list) or not all(isinstance(r, str) and r in ROLES for r in roles):
+            raise ValueError(f"{where}: `roles` must be a list of {', '.join(ROLES)}")
+        keys.append(
+            ApiKey(principal=principal, sha256=raw, policy=_resolve(policy, source), roles=frozenset(roles))
+        )
     return tuple(keys)
 
 

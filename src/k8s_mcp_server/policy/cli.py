@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from k8s_mcp_server.contracts import TOOLS, Decision, ParsedCommand
+from k8s_mcp_server.contracts import TOOLS, ApprovalNeed, Decision, ParsedCommand
 from k8s_mcp_server.errors import CommandError, PolicyError
 from k8s_mcp_server.policy.decide import evaluate
 from k8s_mcp_server.policy.diffcli import add_diff_command
@@ -17,6 +17,7 @@ from k8s_mcp_server.policy.tabletest import read_cases, run_case
 from k8s_mcp_server.policy.validate import load_policy
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_APPROVE = 3  # explain: the command runs only once a person approves it (effect approve)
 
 
 def add_policy_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -104,6 +105,8 @@ def explain_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return EXIT_USAGE
     decision = evaluate(policy, parsed)
     print(render_explanation(policy, parsed, decision), file=out)
+    if decision.approval is not None:
+        return EXIT_APPROVE
     return EXIT_OK if decision.allowed else EXIT_FAIL
 
 
@@ -116,6 +119,7 @@ def render_explanation(policy: CompiledPolicy, parsed: ParsedCommand, decision: 
         f"rule:       {decision.rule}",
         f"reason:     {decision.reason}",
         *(f"warning:    {w}" for w in decision.warnings),
+        *(_approval_lines(decision.approval) if decision.approval is not None else ()),
         f"matched:    {', '.join(matched) or '(no rule)'}",
         f"policy:     {policy.source} ({policy.revision}): mode {policy.mode}, default {policy.default}, "
         f"read_only {str(policy.read_only).lower()}, secrets {policy.secrets}",
@@ -168,6 +172,11 @@ def _load(path: Path, out: TextIO) -> CompiledPolicy | None:
     except PolicyError as exc:
         print("\n".join(exc.problems), file=out)
         return None
+
+
+def _approval_lines(need: ApprovalNeed) -> tuple[str, ...]:
+    who = ", ".join(need.approvers) or "any principal with the approver role"
+    return (f"approvers:  {who}", f"ttl:        {need.ttl_seconds:g} s")
 
 
 def _list(values: tuple[str, ...]) -> str:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 
-from k8s_mcp_server.contracts import CommandClass, Decision, ParsedCommand
+from k8s_mcp_server.contracts import ApprovalNeed, CommandClass, Decision, ParsedCommand
 from k8s_mcp_server.parse.templates import template_refusal
 from k8s_mcp_server.policy.advice import guarded_refusal
 from k8s_mcp_server.policy.globs import GlobSet
 from k8s_mcp_server.policy.model import CompiledPolicy, CompiledRule
+from k8s_mcp_server.policy.rules import DEFAULT_APPROVAL_TTL
 from k8s_mcp_server.policy.vocab import parser_vocabulary
 
 GUARDED_FLAG = "builtin:guarded-flag"
@@ -56,8 +58,14 @@ def _evaluate(policy: CompiledPolicy, parsed: ParsedCommand) -> Decision:
         if rule.effect == "deny":
             why = rule.reason or rule.description or "the policy forbids it"
             return _deny(policy, rule.id, f"{what} is denied (rule {rule.id}): {why}", matched_ids)
+    for rule in matched:  # approve overrides allow: a person says yes to this very command first
+        if rule.effect == "approve":
+            return _approve(policy, rule, what, matched_ids)
     for rule in matched:
-        return _decision(policy, True, "allow", rule.id, f"{what} is allowed (rule {rule.id})", matched_ids)
+        if rule.effect == "allow":
+            return _decision(
+                policy, True, "allow", rule.id, f"{what} is allowed (rule {rule.id})", matched_ids
+            )
     if policy.default == "allow":
         return _decision(
             policy, True, "allow", DEFAULT, "no rule matched; this policy allows by default", matched_ids
@@ -86,7 +94,7 @@ def rule_matches(rule: CompiledRule, parsed: ParsedCommand) -> bool:
         return False
     if rule.classes is not None and parsed.command_class not in rule.classes:
         return False
-    any_of = rule.effect == "deny"
+    any_of = rule.effect != "allow"  # deny and approve rules catch a command touching anything they name
     if not _covers(rule.resources, parsed.resources, any_of=any_of, base_names=any_of):
         return False
     namespaces = () if parsed.cluster_scoped else parsed.namespaces
@@ -196,6 +204,24 @@ def _namespace_objects(parsed: ParsedCommand) -> list[str]:
     return found
 
 
+def _approve(policy: CompiledPolicy, rule: CompiledRule, what: str, matched: tuple[str, ...]) -> Decision:
+    """An approve rule decides: the command waits for an approver (in dry-run mode it runs, warned)."""
+    who = ", ".join(rule.approvers) if rule.approvers else "a principal with the approver role"
+    why = f": {rule.reason}" if rule.reason else ""
+    reason = f"{what} needs an approval by {who} (rule {rule.id}){why}"
+    if policy.mode == "dry-run":
+        return _decision(
+            policy, True, "would-deny", rule.id, reason, matched, warnings=(f"would need approval: {reason}",)
+        )
+    need = ApprovalNeed(
+        rule=rule.id,
+        approvers=rule.approvers,
+        ttl_seconds=rule.ttl_seconds or DEFAULT_APPROVAL_TTL,
+        reason=rule.reason,
+    )
+    return replace(_decision(policy, False, "approve", rule.id, reason, matched), approval=need)
+
+
 def _deny(
     policy: CompiledPolicy, rule: str, reason: str, matched: tuple[str, ...], *, dry_run_applies: bool = True
 ) -> Decision:
@@ -217,7 +243,13 @@ def _decision(
 ) -> Decision:
     return Decision(
         allowed=allowed,
-        outcome="allow" if outcome == "allow" else "would-deny" if outcome == "would-deny" else "deny",
+        outcome="allow"
+        if outcome == "allow"
+        else "would-deny"
+        if outcome == "would-deny"
+        else "approve"
+        if outcome == "approve"
+        else "deny",
         rule=rule,
         reason=reason,
         policy_revision=policy.revision,

@@ -9,7 +9,7 @@ from k8s_mcp_server.contracts import CommandClass, SecretsMode
 from k8s_mcp_server.policy.globs import GlobSet
 
 Mode = Literal["enforce", "dry-run"]
-Effect = Literal["allow", "deny"]
+Effect = Literal["allow", "deny", "approve"]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -26,6 +26,10 @@ class CompiledRule:
     reason: str | None
     description: str | None
     line: int
+    # effect approve only: who may approve (principals, `group:NAME`; empty: any approver) and how
+    # long a requested approval holds
+    approvers: tuple[str, ...] = ()
+    ttl_seconds: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -42,9 +46,9 @@ class CompiledPolicy:
     namespaces_deny: GlobSet
     pipes: tuple[str, ...]  # filters allowed after `|`, in file order
     flags_allow: frozenset[str]  # guarded flags this policy names, without leading dashes
-    clusters_allow: GlobSet | None = None  # named clusters its principals may use; None: every one
     rules: tuple[CompiledRule, ...]
 
     @property
     def allow_rules(self) -> tuple[CompiledRule, ...]:
-        return tuple(rule for rule in self.rules if rule.effect == "allow")
+        """Rules that let a command run: allow rules, and approve rules (once a person said yes)."""
+        return tuple(rule for rule in self.rules if rule.effect != "deny")

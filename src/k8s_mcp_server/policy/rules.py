@@ -5,16 +5,36 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from yaml.nodes import Node, SequenceNode
+from yaml.nodes import Node, ScalarNode, SequenceNode
 
 from k8s_mcp_server.contracts import CommandClass, SecretsMode
 from k8s_mcp_server.policy.fields import Fields, Item
 from k8s_mcp_server.policy.globs import GlobSet, glob_matches, is_glob
 from k8s_mcp_server.policy.model import CompiledRule, Effect
 from k8s_mcp_server.policy.vocab import Vocabulary
-from k8s_mcp_server.policy.yamlnodes import did_you_mean
+from k8s_mcp_server.policy.yamlnodes import describe, did_you_mean, scalar
 
-RULE_KEYS = ("id", "effect", "tools", "verbs", "classes", "resources", "namespaces", "reason", "description")
+RULE_KEYS = (
+    "id",
+    "effect",
+    "tools",
+    "verbs",
+    "classes",
+    "resources",
+    "namespaces",
+    "reason",
+    "description",
+    "approvers",
+    "ttl",
+)
+EFFECTS = ("allow", "deny", "approve")
+# An approval that outlives a working day is a standing permission, not a look at one command.
+DEFAULT_APPROVAL_TTL = 3600.0
+MAX_APPROVAL_TTL = 24 * 3600.0
+_TTL = re.compile(r"([0-9]{1,6})(s|m|h)?")
+_TTL_UNITS = {"s": 1, "m": 60, "h": 3600}
+# a principal (keys file, OAuth principal claim) or `group:NAME` (an OAuth group)
+_APPROVER = re.compile(r"(group:)?[A-Za-z0-9][A-Za-z0-9._@:/-]{0,127}")
 CLASSES = tuple(c.value for c in CommandClass)
 _RULE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _RESERVED_IDS = frozenset({"default"})
@@ -79,9 +99,10 @@ class RuleReader:
             else None
         )
         texts = {k: self.fields.text(values[k], k) for k in ("reason", "description") if k in values}
+        approvers, ttl = self._approval(values, effect, rule_id)
         if len(self.fields.problems.items) != problems_before or rule_id is None or effect is None:
             return None
-        if effect == "allow":
+        if effect in ("allow", "approve"):
             self._check_reachable(rule_id, values, tools, verbs, classes, resources, namespaces)
         return CompiledRule(
             id=rule_id,
@@ -94,7 +115,47 @@ class RuleReader:
             reason=texts.get("reason"),
             description=texts.get("description"),
             line=node.start_mark.line + 1,
+            approvers=approvers,
+            ttl_seconds=ttl if effect == "approve" else None,
         )
+
+    def _approval(
+        self, values: dict[str, Node], effect: str | None, rule_id: str | None
+    ) -> tuple[tuple[str, ...], float]:
+        """`approvers` and `ttl`: only on an approve rule; ttl is `90s`, `30m`, `2h` or seconds."""
+        for key in ("approvers", "ttl"):
+            if key in values and effect is not None and effect != "approve":
+                self.fields.problems.add(
+                    values[key],
+                    f"'{key}' belongs to an approve rule; rule '{rule_id or '?'}' has effect {effect}: "
+                    f"remove '{key}' or set 'effect: approve'",
+                )
+        approvers: list[str] = []
+        if "approvers" in values:
+            for item in self.fields.text_list(values["approvers"], "approvers") or []:
+                if _APPROVER.fullmatch(item.value):
+                    approvers.append(item.value)
+                else:
+                    self.fields.problems.add(
+                        item.node,
+                        "each approver is a principal (letters, digits and . _ @ : / -) or 'group:NAME'",
+                    )
+        ttl = DEFAULT_APPROVAL_TTL
+        if "ttl" in values:
+            node = values["ttl"]
+            raw = scalar(node) if isinstance(node, ScalarNode) else None
+            text = str(raw) if isinstance(raw, int | str) and not isinstance(raw, bool) else ""
+            found = _TTL.fullmatch(text.strip())
+            seconds = int(found.group(1)) * _TTL_UNITS[found.group(2) or "s"] if found else 0
+            if not 1 <= seconds <= MAX_APPROVAL_TTL:
+                self.fields.problems.add(
+                    node,
+                    "ttl must be a duration from 1s to 24h, written 90s, 30m, 2h or a number of seconds; "
+                    f"found {describe(node)}",
+                )
+            else:
+                ttl = float(seconds)
+        return tuple(approvers), ttl
 
     def _rule_id(self, node: Node | None, rule_node: Node) -> str | None:
         if node is None:
@@ -117,10 +178,12 @@ class RuleReader:
     def _effect(self, node: Node | None, rule_node: Node, rule_id: str | None) -> str | None:
         if node is None:
             self.fields.problems.add(
-                rule_node, f"rule '{rule_id or '?'}' has no 'effect'; add 'effect: allow' or 'effect: deny'"
+                rule_node,
+                f"rule '{rule_id or '?'}' has no 'effect'; "
+                "add 'effect: allow', 'effect: deny' or 'effect: approve'",
             )
             return None
-        return self.fields.choice(node, "effect", ("allow", "deny"))
+        return self.fields.choice(node, "effect", EFFECTS)
 
     def _tools(self, node: Node) -> list[Item] | None:
         items = self.fields.globs(node, "tools")
@@ -252,4 +315,4 @@ def _compiled(items: list[Item] | None) -> GlobSet | None:
 
 
 def effect_of(value: str) -> Effect:
-    return "allow" if value == "allow" else "deny"
+    return "allow" if value == "allow" else "approve" if value == "approve" else "deny"

@@ -14,7 +14,7 @@ from k8s_mcp_server.policy.fields import Fields
 from k8s_mcp_server.policy.model import CompiledPolicy
 from k8s_mcp_server.policy.yamlnodes import Problems, compose
 
-EXPECTATIONS = ("allow", "deny", "would-deny", "invalid")
+EXPECTATIONS = ("allow", "deny", "would-deny", "approve", "invalid")
 CASE_KEYS = ("name", "command", "tool", "decision", "rule", "namespace", "default_namespace")
 
 Parser = Callable[..., ParsedCommand]

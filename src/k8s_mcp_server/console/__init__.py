@@ -1,1 +1,0 @@
-"""The security console in the browser (console/pages.py)."""
