@@ -17,7 +17,7 @@ CANARY = "CANARY-7f3a"
     [
         (
             {"command": "get ns", "kubeconfig_b64": CANARY},
-            "unknown argument (accepted: approval_id, approval_wait,",
+            "unknown argument (accepted: ",
         ),
         ({"command": "get ns", CANARY: "x"}, "unknown argument"),
         ({"command": [CANARY]}, "`command` must be a string"),
