@@ -13,6 +13,8 @@ if [[ -z ${K8S_MCP_TEST_KUBECONFIG:-} ]]; then
 fi
 # the PostgreSQL server the shared-state tests start (Debian's postgresql), unless they are given one
 bash scripts/postgres.sh install
+# the headless browser the console tests drive (Debian's chromium and chromium-driver)
+bash scripts/browser.sh install
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
 .venv/bin/mypy

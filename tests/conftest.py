@@ -11,6 +11,7 @@ import pytest
 from hypothesis import settings
 
 from tests.support.cluster import REPO, Cluster, start_cluster, stop_cluster
+from tests.support.postgres_fixtures import pg_url, postgres  # noqa: F401 - fixtures: the real PostgreSQL
 from tests.support.server import Server, start_server
 from tests.support.standins import write_standins
 

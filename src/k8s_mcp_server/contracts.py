@@ -63,6 +63,7 @@ class CommandRequest:
     transport: Transport = "rest"
     source_ip: str | None = None
     identity: Identity | None = None
+    cluster: str | None = None  # a named cluster the server holds (REST body / MCP argument `cluster`)
     # continuing a request that needed an approval (approvals/): the approval's id, and how long to
     # wait (seconds, bounded by the server) for an approver while it is still pending
     approval_id: str | None = None
@@ -138,6 +139,7 @@ class ClusterRef:
     server: str | None
     fingerprint: str  # sha256 hex of the decoded kubeconfig bytes
     context_namespace: str | None = None
+    name: str | None = None  # the server's name for it, when the request picked a named cluster
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)

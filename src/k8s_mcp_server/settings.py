@@ -180,6 +180,8 @@ class Settings(BaseSettings):
     # own credential (DEFAULT_KUBECONFIG or IN_CLUSTER) runs every command as the authenticated principal
     # and its groups; a caller's kubeconfig is refused.
     identity_mode: Literal["caller-kubeconfig", "impersonate"] = "caller-kubeconfig"
+    # named clusters the server holds (identity/clusters.py): a request picks one with `cluster`
+    clusters_file: Path | None = None
 
     @field_validator("oauth_issuers", "oauth_algorithms", "oauth_required_scopes", mode="before")
     @classmethod

@@ -90,7 +90,8 @@ def test_a_foreign_host_header_is_forbidden_host_and_audited(server: Server, pat
         timeout=10,
     )
     assert res.status_code == 403
-    assert res.json()["detail"]["code"] == "forbidden_host"
+    body = res.json()  # on /mcp a JSON-RPC error whose data is the REST detail
+    assert (body["error"]["data"] if path == "/mcp" else body["detail"])["code"] == "forbidden_host"
     assert len(audit_lines(server)) == before + 1
     record = last_record(server)
     assert (record["decision"], record["error_code"]) == ("rejected", "forbidden_host")
@@ -105,7 +106,7 @@ async def test_a_web_page_origin_is_refused_over_mcp_unless_listed(server: Serve
         headers=bearer(KEY_B, Origin="http://attacker.example"),
         timeout=10,
     )
-    assert res.status_code == 403 and res.json()["detail"]["code"] == "forbidden_origin"
+    assert res.status_code == 403 and res.json()["error"]["data"]["code"] == "forbidden_origin"
     with pytest.raises(BaseException) as info:
         await call_tool(
             server, bearer(KEY_B, Origin="http://attacker.example"), "kubectl", {"command": "version"}

@@ -38,6 +38,7 @@ read_only: true
 secrets: redact
 namespaces:
   allow: ["dev-*"]
+clusters: [dev]
 rules:
   - id: reads
     effect: allow
@@ -160,6 +161,11 @@ def setup(cluster: Cluster, standin_dir: Path, tmp_path_factory: pytest.TempPath
     strict.write_text(NO_SECRETS_POLICY)
     identity_map = tmp / "identities.yaml"
     identity_map.write_text(f"identities:\n  - principal: carol\n    policy: {strict}\n")
+    proxy = proxy_kubeconfig(cluster, tmp)
+    clusters = tmp / "clusters.yaml"  # two names for the one test cluster: the policy allows only dev
+    clusters.write_text(
+        f"clusters:\n  - name: dev\n    kubeconfig: {proxy}\n  - name: prod\n    kubeconfig: {proxy}\n"
+    )
     port = free_port()
     resource = f"http://127.0.0.1:{port}/mcp"
     audit_path = cluster.admin.parent / "audit.log" if cluster.started_here or _ours(cluster) else None
@@ -167,7 +173,8 @@ def setup(cluster: Cluster, standin_dir: Path, tmp_path_factory: pytest.TempPath
         env = {
             **server_env(cluster, standin_dir, policy),
             "K8S_MCP_IDENTITY_MODE": "impersonate",
-            "K8S_MCP_DEFAULT_KUBECONFIG": str(proxy_kubeconfig(cluster, tmp)),
+            "K8S_MCP_DEFAULT_KUBECONFIG": str(proxy),
+            "K8S_MCP_CLUSTERS_FILE": str(clusters),
             "K8S_MCP_OAUTH_RESOURCE": resource,
             "K8S_MCP_OAUTH_ISSUERS": issuer.url,
             "K8S_MCP_OAUTH_JWKS_MIN_REFETCH": "0",
@@ -470,3 +477,41 @@ async def test_an_mcp_client_finds_the_issuer_from_the_401_gets_a_token_and_call
     assert record["principal"] == "alice"
     assert record["identity"]["client"] == storage.client.client_id
     assert record["identity"]["impersonation"]["user"] == "alice"
+
+
+def test_a_named_cluster_the_policy_allows_is_used_and_named_in_the_audit_record(setup: Setup) -> None:
+    response = rest(
+        setup, f"get secrets -n {setup.namespace}", setup.bearer("alice", ["dev-readers"]), cluster="dev"
+    )
+    assert response.status_code == 200 and "db-password" in response.json()["output"], response.text
+    record = proxy_record(setup, response.json()["request_id"])
+    assert record["cluster"]["name"] == "dev"
+    assert record["identity"]["impersonation"]["user"] == "alice"
+
+
+async def test_a_cluster_the_principals_policy_does_not_list_is_denied_by_a_named_rule_over_rest_and_mcp(
+    setup: Setup,
+) -> None:
+    command = f"get secrets -n {setup.namespace}"
+    response = rest(setup, command, setup.bearer("alice", ["dev-readers"]), cluster="prod")
+    assert response.status_code == 403, response.text
+    detail = response.json()["detail"]
+    assert detail["code"] == "policy_denied" and detail["rule"] == "builtin:clusters"
+    record = proxy_record(setup, detail["request_id"])
+    assert record["decision"] == "deny" and record["rule"] == "builtin:clusters"
+    assert record["cluster"]["name"] == "prod"
+    result = await call_tool(
+        setup.server,
+        setup.bearer("alice", ["dev-readers"]),
+        "kubectl",
+        {"command": command, "cluster": "prod"},
+    )
+    assert result.isError and "builtin:clusters" in text_of(result)
+
+
+def test_a_cluster_the_server_does_not_hold_is_refused_without_echoing_the_name(setup: Setup) -> None:
+    response = rest(setup, "get ns", setup.bearer("alice", ["dev-readers"]), cluster="nope-zz9")
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert detail["code"] == "unknown_cluster" and "nope-zz9" not in detail["message"]
+    assert "dev, prod" in detail["message"]

@@ -39,6 +39,7 @@ from k8s_mcp_server.execute import (
     resolve_binaries,
 )
 from k8s_mcp_server.identity.challenge import OAuthChallenge
+from k8s_mcp_server.identity.clusters import ClusterRegistry
 from k8s_mcp_server.identity.impersonate import Impersonator
 from k8s_mcp_server.identity.oauth import OAuth
 from k8s_mcp_server.keys import KeyStore
@@ -46,6 +47,7 @@ from k8s_mcp_server.kubeconfig import KubeconfigPolicy, default_kubeconfig
 from k8s_mcp_server.parse.vocabulary import FILTERS
 from k8s_mcp_server.pipeline import Pipeline, PolicyDenied
 from k8s_mcp_server.policy import CompiledPolicy, PolicyStore
+from k8s_mcp_server.console.pages import console_router
 from k8s_mcp_server.redact import Redactor
 from k8s_mcp_server.redact.provenance import SecretValues
 from k8s_mcp_server.settings import Settings
@@ -166,7 +168,10 @@ def build_state(settings: Settings) -> AppState:
         limiter=RateLimiter(settings.rate_limit_per_minute, backend=shared_buckets(settings)),
         guard=HostOriginGuard(hosts, settings.allowed_origins),
         oauth=oauth,
-        impersonator=Impersonator(default) if settings.identity_mode == "impersonate" and default else None,
+        impersonator=Impersonator(default) if settings.identity_mode == "impersonate" else None,
+        clusters=ClusterRegistry.load(settings.clusters_file, kube_policy)
+        if settings.clusters_file
+        else None,
     )
 
 
@@ -195,6 +200,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.k8s = state
     app.include_router(build_router(policy_summary(state.policies.default.current())))
     app.include_router(approvals_router())
+    app.include_router(console_router(state, settings.audit_log))
 
     @app.exception_handler(ProxyError)
     async def proxy_error(request: Request, exc: ProxyError) -> JSONResponse:

@@ -52,7 +52,7 @@ async def run_tool(
     try:
         await state.limiter.acheck(bucket_key(request.principal, request.source_ip, anonymous=key is None))
         policies = policy_for(state, key)
-        request, server_kubeconfig = at_cluster(state.impersonator, request, key, kubeconfig_b64)
+        request, server_kubeconfig = at_cluster(state, request, key, kubeconfig_b64)
     except ProxyError as exc:
         await state.audit_rejection(request, exc)
         requestlog.refused(request, exc, time.perf_counter() - started)

@@ -315,6 +315,7 @@ class PolicyAwareMCP(FastApiMCP):  # type: ignore[misc]
                 principal=call.key.principal if call.key else ANONYMOUS,
                 transport="mcp",
                 source_ip=call.source_ip,
+                cluster=body.cluster,
                 approval_id=body.approval_id,
                 approval_wait=body.approval_wait,
             )
@@ -524,6 +525,9 @@ class McpEndpoint:
             await _jsonrpc_error(send, 200, rpc_id, REQUEST_CANCELLED, "request cancelled")
 
 
+CONSOLE_PATH = "/console"
+
+
 class McpGate:
     """ASGI middleware in front of every HTTP request: the Host and Origin allow-lists (DNS
     rebinding). A refusal is audited once; on /mcp it is a JSON-RPC error."""
@@ -538,8 +542,11 @@ class McpGate:
             return
         path = scope.get("path", "")
         is_mcp = path == MOUNT_PATH or path.startswith(MOUNT_PATH + "/")
+        origin = _header(scope, b"origin")
+        if path == CONSOLE_PATH or path.startswith(CONSOLE_PATH + "/"):
+            origin = None  # the console checks same-origin posts itself (console/pages.py)
         try:
-            self.state.guard.check(_header(scope, b"host"), _header(scope, b"origin"))
+            self.state.guard.check(_header(scope, b"host"), origin)
         except ProxyError as exc:
             client = scope.get("client")
             transport: Transport = "mcp" if is_mcp else "rest"

@@ -28,6 +28,12 @@ class ToolRequest(BaseModel):
         description="Same as `-n` in the command; a different `-n` in the command is an error.",
     )
     timeout: float | None = Field(default=None, gt=0, description="Seconds; capped by the server's maximum.")
+    cluster: str | None = Field(
+        default=None,
+        pattern=_NAMESPACE,
+        description="One of the clusters the server holds by name (its clusters file); the policy says "
+        "which ones the caller may use. Without it: the kubeconfig sent, or the server's default.",
+    )
     approval_id: str | None = Field(
         default=None,
         min_length=1,

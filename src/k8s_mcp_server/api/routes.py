@@ -138,6 +138,7 @@ def _make_handler(tool: str) -> Any:
             timeout=body.timeout,
             transport="rest",
             source_ip=request.client.host if request.client else None,
+            cluster=body.cluster,
             approval_id=body.approval_id,
             approval_wait=body.approval_wait,
         )

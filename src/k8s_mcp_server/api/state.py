@@ -16,6 +16,7 @@ from k8s_mcp_server.audit import rejected_record
 from k8s_mcp_server.audit.refusals import AGGREGATED_CODES, RefusalAggregator
 from k8s_mcp_server.contracts import TOOLS, CommandRequest
 from k8s_mcp_server.errors import ProxyError
+from k8s_mcp_server.identity.clusters import ClusterRegistry
 from k8s_mcp_server.identity.impersonate import Impersonator
 from k8s_mcp_server.identity.oauth import OAuth
 from k8s_mcp_server.parse.clispec import grammar_version, has_grammar
@@ -44,6 +45,7 @@ class AppState:
     refusals: RefusalAggregator | None = None
     oauth: OAuth | None = None  # access tokens beside API keys (identity/oauth.py)
     impersonator: Impersonator | None = None  # K8S_MCP_IDENTITY_MODE=impersonate (identity/impersonate.py)
+    clusters: ClusterRegistry | None = None  # named clusters (K8S_MCP_CLUSTERS_FILE, identity/clusters.py)
     _versions: dict[str, Any] | None = None
 
     async def audit_rejection(self, request: CommandRequest, exc: ProxyError) -> None:

@@ -208,4 +208,7 @@ def _cluster(cluster: ClusterRef | None) -> dict[str, str | None] | None:
         print_ = "sha256:" + print_
     # A server URL with userinfo (https://user:pass@host) must not reach the log either.
     server = redact_command(cluster.server) if cluster.server else cluster.server
-    return {"server": server, "fingerprint": print_}
+    found = {"server": server, "fingerprint": print_}
+    if cluster.name is not None:  # a named cluster the request picked
+        found["name"] = cluster.name
+    return found

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from k8s_mcp_server.api.auth import Authenticator
 from k8s_mcp_server.contracts import CommandRequest, Identity
 from k8s_mcp_server.errors import KubeconfigError, Unauthenticated
-from k8s_mcp_server.identity.impersonate import Impersonator
+from k8s_mcp_server.identity.clusters import ClusterRegistry, UnknownCluster
 from k8s_mcp_server.identity.oauth import OAuth, TokenCaller
 from k8s_mcp_server.identity.tokens import looks_like_jwt
 from k8s_mcp_server.keys import ApiKey
 from k8s_mcp_server.kubeconfig import Kubeconfig
+
+if TYPE_CHECKING:
+    from k8s_mcp_server.api.state import AppState
 
 
 async def identify(
@@ -34,24 +38,45 @@ async def identify(
 
 
 def at_cluster(
-    impersonator: Impersonator | None, request: CommandRequest, key: ApiKey | None, kubeconfig_b64: str | None
+    state: AppState, request: CommandRequest, key: ApiKey | None, kubeconfig_b64: str | None
 ) -> tuple[CommandRequest, Kubeconfig | None]:
-    """The request with the caller's identity, and the kubeconfig the server chose (None: the caller's,
-    as in `caller-kubeconfig` mode). In `impersonate` mode a caller's kubeconfig is refused."""
+    """The request with the caller's identity, and the kubeconfig the server chose for it: a named
+    cluster's, and in `impersonate` mode that (or the default) acting as the caller. None: the
+    caller's or the default, as the pipeline decides (`caller-kubeconfig` mode, no cluster named)."""
     if isinstance(key, TokenCaller):
         request = replace(request, identity=key.identity)
-    if impersonator is None:
-        return request, None
-    if kubeconfig_b64:
+    if kubeconfig_b64 and state.impersonator is not None:
         raise KubeconfigError(
             "this server runs every command as you with its own cluster credential "
             "(K8S_MCP_IDENTITY_MODE=impersonate), so it does not accept a kubeconfig: send the request "
             "without X-Kubeconfig and without the `kubeconfig` field",
             code="kubeconfig_refused",
         )
+    named = _named(state.clusters, request, kubeconfig_b64)
+    if state.impersonator is None:
+        return request, named
     if key is None:
         raise Unauthenticated("this server impersonates its callers at the cluster: authenticate first")
     identity = request.identity or Identity(method="api-key")
     identity = replace(identity, impersonated_user=key.principal, impersonated_groups=identity.groups)
-    kubeconfig = impersonator.kubeconfig_for(key.principal, identity.groups, request.request_id)
+    kubeconfig = state.impersonator.kubeconfig_for(
+        key.principal, identity.groups, request.request_id, base=named
+    )
     return replace(request, identity=identity), kubeconfig
+
+
+def _named(
+    clusters: ClusterRegistry | None, request: CommandRequest, kubeconfig_b64: str | None
+) -> Kubeconfig | None:
+    if request.cluster is None:
+        return None
+    if kubeconfig_b64:
+        raise KubeconfigError(
+            "send a kubeconfig or name one of the server's clusters (`cluster`), not both",
+            code="invalid_kubeconfig",
+        )
+    if clusters is None:
+        raise UnknownCluster(
+            "this server holds no named clusters (K8S_MCP_CLUSTERS_FILE): leave out `cluster`"
+        )
+    return clusters.get(request.cluster)

@@ -62,10 +62,10 @@ def check_identity_settings(settings: Settings) -> None:
     if settings.identity_map_file is not None and not oauth_on:
         raise ValueError("K8S_MCP_IDENTITY_MAP_FILE maps token callers: it needs K8S_MCP_OAUTH_RESOURCE")
     if settings.identity_mode == "impersonate":
-        if settings.default_kubeconfig is None and not settings.in_cluster:
+        if settings.default_kubeconfig is None and not settings.in_cluster and settings.clusters_file is None:
             raise ValueError(
                 "K8S_MCP_IDENTITY_MODE=impersonate needs the server's own cluster credential: "
-                "K8S_MCP_DEFAULT_KUBECONFIG or K8S_MCP_IN_CLUSTER=true"
+                "K8S_MCP_DEFAULT_KUBECONFIG, K8S_MCP_IN_CLUSTER=true or K8S_MCP_CLUSTERS_FILE"
             )
         if settings.api_keys_file is None and not oauth_on:
             raise ValueError(

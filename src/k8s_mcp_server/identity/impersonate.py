@@ -25,14 +25,23 @@ REQUEST_ID_EXTRA = "k8s-mcp-request-id"  # lower-case, no '/': an HTTP header na
 
 
 class Impersonator:
-    def __init__(self, base: DefaultKubeconfig) -> None:
-        self._base = base
+    def __init__(self, default: DefaultKubeconfig | None) -> None:
+        self._default = default
         self._lock = threading.Lock()
-        self._parsed: tuple[str, dict[str, Any]] | None = None  # (fingerprint, document)
+        self._parsed: dict[str, dict[str, Any]] = {}  # fingerprint -> document, one per credential
 
-    def kubeconfig_for(self, user: str, groups: Sequence[str], request_id: str) -> Kubeconfig:
-        """The server's kubeconfig impersonating `user` and `groups` for this one request."""
-        base = self._base.get()
+    def kubeconfig_for(
+        self, user: str, groups: Sequence[str], request_id: str, *, base: Kubeconfig | None = None
+    ) -> Kubeconfig:
+        """`base` (a named cluster's; default: the server's default kubeconfig) impersonating `user`
+        and `groups` for this one request."""
+        if base is None:
+            if self._default is None:
+                raise KubeconfigError(
+                    "this server has no default cluster credential: name one of its clusters (`cluster`)",
+                    code="kubeconfig_required",
+                )
+            base = self._default.get()
         doc = self._document(base)
         users = doc.get("users") or []
         if len(users) != 1 or not isinstance(users[0], dict):
@@ -51,14 +60,16 @@ class Impersonator:
         return Kubeconfig(sanitized=sanitized, cluster=base.cluster, credentials=base.credentials)
 
     def _document(self, base: Kubeconfig) -> dict[str, Any]:
-        parsed = self._parsed
-        if parsed is not None and parsed[0] == base.cluster.fingerprint:
-            return parsed[1]
+        found = self._parsed.get(base.cluster.fingerprint)
+        if found is not None:
+            return found
         with self._lock:
             doc = yaml.safe_load(base.sanitized)  # our own sanitizer's output, not a caller's text
             if not isinstance(doc, dict):
                 raise KubeconfigError(
                     "the server's kubeconfig could not be read back", code="invalid_kubeconfig"
                 )
-            self._parsed = (base.cluster.fingerprint, doc)
+            if len(self._parsed) > 64:  # the default rotates (in-cluster tokens); keep few
+                self._parsed.clear()
+            self._parsed[base.cluster.fingerprint] = doc
             return doc

@@ -14,6 +14,7 @@ PRINCIPAL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$")
 MAX_KEYS_FILE_BYTES = 1024 * 1024
 ANONYMOUS = "anonymous"
 # what a principal may do beside running commands under its policy: `approver` decides approvals
+# (approvals/); `auditor` and `admin` are reserved for the console
 ROLES = ("approver", "auditor", "admin")
 
 

@@ -46,6 +46,7 @@ class CompiledPolicy:
     namespaces_deny: GlobSet
     pipes: tuple[str, ...]  # filters allowed after `|`, in file order
     flags_allow: frozenset[str]  # guarded flags this policy names, without leading dashes
+    clusters_allow: GlobSet | None = None  # named clusters its principals may use; None: every one
     rules: tuple[CompiledRule, ...]
 
     @property

@@ -16,7 +16,18 @@ from k8s_mcp_server.policy.rules import RuleContext, RuleReader
 from k8s_mcp_server.policy.vocab import Vocabulary, parser_vocabulary
 from k8s_mcp_server.policy.yamlnodes import Problems, compose, describe, did_you_mean, scalar
 
-TOP_KEYS = ("version", "mode", "default", "read_only", "secrets", "namespaces", "pipes", "flags", "rules")
+TOP_KEYS = (
+    "version",
+    "mode",
+    "default",
+    "read_only",
+    "secrets",
+    "namespaces",
+    "clusters",
+    "pipes",
+    "flags",
+    "rules",
+)
 MAX_POLICY_BYTES = 1024 * 1024  # a policy is a page of YAML; a bigger file is a mistake or an attack
 
 
@@ -88,6 +99,7 @@ def _build(
     )
     allow, deny = _namespaces(values.get("namespaces"), fields)
     pipes = _pipes(values.get("pipes"), fields, vocab)
+    clusters = fields.namespace_globs(values["clusters"], "clusters") if "clusters" in values else None
     flags = _flags(values.get("flags"), fields, vocab)
     context = RuleContext(read_only=read_only, secrets=_secrets_mode(secrets), namespaces_deny=deny)
     rules: list[CompiledRule] = (
@@ -107,6 +119,7 @@ def _build(
         pipes=pipes,
         flags_allow=flags,
         rules=tuple(rules),
+        clusters_allow=None if clusters is None else GlobSet.compile(i.value for i in clusters),
     )
 
 

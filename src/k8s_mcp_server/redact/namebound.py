@@ -174,12 +174,10 @@ def _block(text: str, pos: int, column: int) -> tuple[int, int] | None:
     return (first, last) if first >= 0 else None
 
 
-_IDENT_RUN = re.compile(r"[A-Za-z0-9_.-]{0,128}")
-
-
 def key_start(text: str, end: int) -> int:
     """Where the key starts, from the end of a name-bound prefilter hit (just after the value's first
-    character): back over the value's first character, blanks, the separator, a quote (or `\\"`)."""
+    character): back over the value's first character, blanks, the separator, a quote (or `\\"`).
+    -1 when the key does not look secret (checked here, before any pattern runs)."""
     pos = end - 1
     while pos > 0 and text[pos - 1] in " \t":
         pos -= 1
@@ -188,19 +186,11 @@ def key_start(text: str, end: int) -> int:
         pos -= 1
         if pos > 0 and text[pos - 1] == "\\":
             pos -= 1
-    return pos - len(key_before(text, pos))
-
-
-def hit_ok(text: str, pos: int) -> bool:
-    """The name-bound rule's first check, at a keyword hit, before its pattern runs: the whole
-    identifier around the keyword (the key) looks secret."""
-    left = key_before(text, pos)
-    run = _IDENT_RUN.match(text, pos)
-    key = left + (run.group() if run else "")
-    key_start = pos - len(left)
-    if key_start > 0 and text[key_start - 1] in ":/@":
-        return False  # `arn:aws:secretsmanager:...:secret:name`, a URL path: a word inside a token
-    return secret_name(key)
+    key = key_before(text, pos)
+    start = pos - len(key)
+    if not key or (start > 0 and text[start - 1] in ":/@") or not secret_name(key):
+        return -1  # `arn:aws:secretsmanager:...:secret:name`, a URL path: a word inside a token
+    return start
 
 
 def plausible_range(match: re.Match[str], start: int, end: int) -> bool:

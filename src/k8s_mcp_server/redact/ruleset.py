@@ -103,8 +103,8 @@ class CompiledRule:
     max_len: int
     check: Callable[[re.Match[str], int, int], bool]
     span: Callable[[re.Match[str]], tuple[int, int]]
-    at_hit: Callable[[str, int], bool] | None = None  # a cheap check at a keyword hit, before the pattern
-    start_of: Callable[[str, int], int] | None = None  # prefilter_anchor end: the match start from its end
+    # prefilter_anchor end: the match's start from the prefilter hit's end, or -1 when not worth trying
+    start_of: Callable[[str, int], int] | None = None
 
     @property
     def id(self) -> str:
@@ -339,7 +339,6 @@ class RuleSet:
                     max_len=max_len,
                     check=_make_check(spec),
                     span=namebound.SPANS.get(spec.id, value_span),
-                    at_hit=namebound.hit_ok if spec.checks.name_bound else None,
                     start_of=namebound.STARTS.get(spec.id) if spec.prefilter_anchor == "end" else None,
                 )
             )
@@ -373,12 +372,11 @@ def _rule_matches(rule: CompiledRule, text: str, starts: list[int]) -> Iterator[
     end = -1
     back = rule.spec.back
     regex = rule.regex
-    at_hit = rule.at_hit
     if rule.start_of is not None:
         start_of = rule.start_of
-        starts = [start_of(text, ~end) for end in starts]
+        starts = [start for start in (start_of(text, ~end) for end in starts) if start >= 0]
     for pos in sorted(set(starts)):
-        if pos < end or (at_hit is not None and not at_hit(text, pos)):
+        if pos < end:
             continue
         if back:
             lo = max(pos - back, end, 0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -223,7 +224,8 @@ def _last_applied(node: ScalarNode, walk: _Walk) -> None:
     )
 
 
-_VALUE_KEY = re.compile(r"""\bvalue["']?[ \t]*:""")
+# no leading \b: a pattern that starts with a literal is searched at memchr speed, `\b` made it 20x slower
+_VALUE_KEY = re.compile(r"""value["']?[ \t]*:""")
 _ENV_NAME = re.compile(r"""name["']?[ \t]*:[ \t]*["']?([A-Za-z0-9_.-]{1,256})""")
 
 
@@ -237,18 +239,48 @@ def needs_parse(text: str) -> bool:
         return True
     if "value" not in text:  # not "env": a jq/jsonpath selection prints the env list without its key
         return False
-    names = list(_ENV_NAME.finditer(text))
-    for i, match in enumerate(names):
-        name = match.group(1)
-        if not SECRET_NAME_RE.search(name) or _PATHLIKE_NAME.search(name):
-            continue
-        # an env entry's `value` sits between the entry's start and the next `name` (valueFrom holds a name)
-        start = names[i - 1].end() if i else 0
-        start = max(start, text.rfind("- ", start, match.start()), text.rfind("{", start, match.start()))
-        end = names[i + 1].start() if i + 1 < len(names) else len(text)
-        if _VALUE_KEY.search(text, start, end) and not _text_rule_reads(text, match):
-            return True
+    # From each `value` key (few: literal env values) to the env names around it: the entry's name is
+    # the nearest `name` before it, or after it in the same list item (jq may print value first).
+    for value in _VALUE_KEY.finditer(text):
+        if value.start() and (text[value.start() - 1].isalnum() or text[value.start() - 1] == "_"):
+            continue  # `defaultValue:` is not an env value
+        before = _name_before(text, value.start())
+        if before is False:
+            return True  # no name within reach: parse, to be safe
+        after = _ENV_NAME.search(text, value.end())
+        for name in (before, after):
+            if name is None or not _risky_name(name.group(1)):
+                continue
+            if name is after:
+                floor = before.end() if before is not None else 0
+                start = max(
+                    floor, text.rfind("- ", floor, name.start()), text.rfind("{", floor, name.start())
+                )
+                if value.start() < start:
+                    continue
+            if not _text_rule_reads(text, name):
+                return True
     return False
+
+
+_NAME_REACH = 4096
+
+
+def _name_before(text: str, pos: int) -> re.Match[str] | Literal[False] | None:
+    """The last `name:` key that ends before `pos`, None if there is none, False if the nearest one
+    is too far back to look for (cost stays linear: each look is bounded)."""
+    floor = max(0, pos - _NAME_REACH)
+    at = text.rfind("name", floor, pos)
+    while at >= 0:
+        match = _ENV_NAME.match(text, at)
+        if match is not None and match.end() <= pos:
+            return match
+        at = text.rfind("name", floor, at)
+    return None if floor == 0 else False
+
+
+def _risky_name(name: str) -> bool:
+    return bool(SECRET_NAME_RE.search(name)) and not _PATHLIKE_NAME.search(name)
 
 
 def _text_rule_reads(text: str, name: re.Match[str]) -> bool:

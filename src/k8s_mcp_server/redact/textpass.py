@@ -28,6 +28,7 @@ _BASE64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 _CLASS_TABLE = bytes(ord("a") if i in _BASE64_ALPHABET else ord(" ") for i in range(256))
 _RUN_NEEDLE = b"a" * 24
 _BASE64_HINT = re.compile(r"[0-9+/]")
+_HEX_DIGITS = "0123456789abcdefABCDEF"
 
 
 def known_secret_forms(known_secrets: Sequence[str]) -> tuple[str, ...]:
@@ -114,7 +115,8 @@ def find_spans(text: str, ph: Placeholders, known_secrets: Sequence[str] = ()) -
         add(start, end, rule)
     for start, end in base64_runs(text):
         blob = text[start:end]
-        if _BASE64_HINT.search(blob) and _decodes_to_credential(blob):
+        # pure hex (digests, trace ids) is never base64 of text: skip the decode
+        if _BASE64_HINT.search(blob) and blob.rstrip("=").strip(_HEX_DIGITS) and _decodes_to_credential(blob):
             add(start, end, "base64-secret")
     return spans
 

@@ -1,0 +1,1 @@
+"""The security console in the browser (console/pages.py)."""
