@@ -28,6 +28,7 @@ from k8s_mcp_server.api.validation import validation_error
 from k8s_mcp_server.approvals import ApprovalGate, SqliteApprovalStore, default_store_path
 from k8s_mcp_server.audit import AuditLog
 from k8s_mcp_server.audit.refusals import RefusalAggregator
+from k8s_mcp_server.console.pages import console_router
 from k8s_mcp_server.contracts import TOOLS
 from k8s_mcp_server.errors import Busy, ProxyError, ResourceLimit
 from k8s_mcp_server.execute import (
@@ -47,7 +48,6 @@ from k8s_mcp_server.kubeconfig import KubeconfigPolicy, default_kubeconfig
 from k8s_mcp_server.parse.vocabulary import FILTERS
 from k8s_mcp_server.pipeline import Pipeline, PolicyDenied
 from k8s_mcp_server.policy import CompiledPolicy, PolicyStore
-from k8s_mcp_server.console.pages import console_router
 from k8s_mcp_server.redact import Redactor
 from k8s_mcp_server.redact.provenance import SecretValues
 from k8s_mcp_server.settings import Settings
