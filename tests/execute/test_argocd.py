@@ -28,7 +28,7 @@ from k8s_mcp_server.pipeline import Completed, Pipeline, PolicyDenied
 from k8s_mcp_server.settings import Settings
 from tests.execute.argocd_standin import calls, sha256, write_argocd_standin
 from tests.kubeconfig.factory import base_config, encode_yaml
-from tests.support.childenv import ALLOWED_CHILD_ENV
+from tests.support.childenv import ALLOWED_CHILD_ENV, SERVER_CHILD_ENV
 from tests.support.cluster import REPO
 
 ARGOCD_ENV = {"ARGOCD_SERVER", "ARGOCD_AUTH_TOKEN"}
@@ -379,7 +379,7 @@ async def test_core_mode_through_the_pipeline_gets_the_requests_kubeconfig(tmp_p
     done = await send(pipe, "app list --core", kubeconfig=encode_yaml(base_config()))
     assert done.output.exit_code == 0
     (call,) = standin_calls(tmp_path)
-    assert set(call["env"]) == ALLOWED_CHILD_ENV
+    assert set(call["env"]) == SERVER_CHILD_ENV  # the app's executor: with the child limits
     assert "https://k8s.example.com:6443" in call["kubeconfig_content"]  # the cluster the request sent
     assert Path(call["kubeconfig"]).parent == Path(call["cwd"])
 

@@ -54,7 +54,7 @@ async def test_jq_building_a_huge_array_ends_with_resource_limit_memory_and_the_
             *(http.post("/tools/kubectl", json=command) for _ in range(CONCURRENT))
         )
         after = rss(server)
-        still = await http.post("/tools/kubectl", json={"command": "get ns -o name | head -1"})
+        still = await http.post("/tools/kubectl", json={"command": "get ns default -o name | head -1"})
     for res in results:
         assert res.status_code == 400, res.text
         detail = res.json()["detail"]
