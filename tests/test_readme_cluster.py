@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -59,20 +60,26 @@ def test_the_readme_try_it_block_as_written_gets_namespaces_through_the_proxy(
         "XDG_CACHE_HOME": str(real_cache()),  # the kubectl/helm download is cached across runs
     }
     script = "set -e\n" + try_it_block()
-    proc = subprocess.Popen(
-        ["bash", "-c", script],
-        cwd=clone,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # the block's `serve.sh &` is in this process group
-    )
-    try:
-        out, err = proc.communicate(timeout=TRY_IT_TIMEOUT)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait()
+    out_path, err_path = tmp_path / "stdout", tmp_path / "stderr"
+    # files, not pipes: the block's `serve.sh &` keeps running (and holding its output) after the block
+    with out_path.open("w") as out_file, err_path.open("w") as err_file:
+        proc = subprocess.Popen(
+            ["bash", "-c", script],
+            cwd=clone,
+            env=env,
+            stdout=out_file,
+            stderr=err_file,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # the block's `serve.sh &` is in this process group
+        )
+        try:
+            proc.wait(timeout=TRY_IT_TIMEOUT)
+        finally:
+            with contextlib.suppress(ProcessLookupError):  # the server the block started in the background
+                os.killpg(proc.pid, signal.SIGTERM)
+            if proc.poll() is None:
+                proc.wait()
+    out, err = out_path.read_text(), err_path.read_text()
     assert proc.returncode == 0, err[-4000:]
     answer = json.loads(out.strip().splitlines()[-1])
     assert answer["success"] is True, answer
