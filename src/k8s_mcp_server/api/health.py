@@ -27,6 +27,8 @@ def health_report(state: AppState) -> tuple[int, dict[str, Any]]:
         keys.current()
         if keys.broken:
             refused.append(f"keys: {keys.last_error}")
+    if state.oauth is not None:  # a broken identity map or JWKS file, an issuer that cannot be reached
+        refused.extend(state.oauth.problems())
     for path, error in state.policies.failed().items():
         refused.append(f"policy {path}: requests of the API keys naming it are refused: {error}")
     for policy in state.policies.loaded():

@@ -121,6 +121,20 @@ class OAuth:
             }
         return described
 
+    def problems(self) -> list[str]:
+        """What makes token callers refused now, for `/health` (files and issuers, never a token)."""
+        found: list[str] = []
+        if self.identity_map is not None:
+            self.identity_map.mappings()  # notices a change
+            if self.identity_map.last_error is not None:
+                found.append(f"identity map: {self.identity_map.last_error}")
+        for source in self.verifier.sources():
+            described = source.describe()
+            error = described.get("last_error")
+            if error and not described.get("keys"):  # keys still held: tokens are still checked
+                found.append(f"issuer {source.issuer}: its keys cannot be read or fetched: {error}")
+        return found
+
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
