@@ -7,6 +7,7 @@ timeout). The figures (RSS, drop times) are printed with -s and measured in benc
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -139,6 +140,21 @@ def test_300_half_sent_requests_are_dropped_within_the_read_timeout_while_health
     assert took < 10 * READ_TIMEOUT + 10  # generous: the bound is READ_TIMEOUT after the last connect
     assert health(server, "127.0.0.2") == 200
     print(f"\n300 half-sent requests: all dropped with 408 {took:.2f} s after the first was opened")
+    # audited in aggregate (written at the end of the refusal interval: 10 s), never one record each
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and counted(server, "request_timeout") < 300:
+        time.sleep(0.5)
+    assert counted(server, "request_timeout") >= 300
+
+
+def counted(server: Server, code: str) -> int:
+    """Refusals of `code` the connection layer counted in the audit log's aggregate records."""
+    records = [json.loads(line) for line in server.audit_log.read_text().splitlines()]
+    return sum(
+        r["count"]
+        for r in records
+        if r.get("event") == "refusals" and r["error_code"] == code and r["route"] == "connection"
+    )
 
 
 def test_a_half_sent_body_is_dropped_too(server: Server) -> None:

@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import h11
@@ -30,14 +31,28 @@ REFUSAL_LINGER_SECONDS = 1.0
 MAX_LINGERING = 256
 
 
+# Told of every refusal made here (code, message, source address, status): the audit's refusal
+# aggregate (audit/refusals.py), since these answers are given before any ASGI layer sees a request.
+OnRefusal = Callable[[str, str, str, int], None]
+
+
 class ConnectionGuard:
     """The counts shared by every connection of one server."""
 
-    def __init__(self, *, total: int, per_source: int, read_timeout: float, max_header_bytes: int) -> None:
+    def __init__(
+        self,
+        *,
+        total: int,
+        per_source: int,
+        read_timeout: float,
+        max_header_bytes: int,
+        on_refusal: OnRefusal | None = None,
+    ) -> None:
         self.total = total
         self.per_source = per_source
         self.read_timeout = read_timeout
         self.max_header_bytes = max_header_bytes
+        self.on_refusal = on_refusal
         self.open: Counter[str] = Counter()
         self.dropped_slow = 0  # connections closed for sending too slowly (for tests and metrics)
         self.lingering = 0  # refused connections waiting for their request, to answer it
@@ -53,6 +68,15 @@ class ConnectionGuard:
             return 503, f"the server has {self.total} open connections (K8S_MCP_MAX_CONNECTIONS): retry later"
         self.open[source] += 1
         return None
+
+    def refused(self, code: str, message: str, source: str, status: int) -> bytes:
+        """The answer to send, after telling `on_refusal` (which must not raise: it is logged)."""
+        if self.on_refusal is not None:
+            try:
+                self.on_refusal(code, message, source, status)
+            except Exception:
+                log.exception("a refusal could not be counted for the audit log")
+        return _raw_response(status, _REASONS[status], code, message)
 
     def may_linger(self) -> bool:
         """A refused connection may wait for its request while it fits in the total with the rest."""
@@ -100,7 +124,7 @@ def bounded_protocol(guard: ConnectionGuard) -> type[H11Protocol]:
                 # answered when the request comes (closing at once would make the client's request
                 # meet a reset, and it would never read why), or after the read timeout
                 status, message = refused
-                self._refusal = _raw_response(status, _REASONS[status], "too_many_connections", message)
+                self._refusal = guard.refused("too_many_connections", message, source, status)
                 if not guard.may_linger():
                     self._refuse()
                     return
@@ -130,7 +154,7 @@ def bounded_protocol(guard: ConnectionGuard) -> type[H11Protocol]:
                     f"the request line and headers are limited to {guard.max_header_bytes} bytes "
                     "(K8S_MCP_MAX_HEADER_BYTES): send a large kubeconfig in the `kubeconfig` body field"
                 )
-                self.transport.write(_raw_response(431, _REASONS[431], "headers_too_large", message))
+                self.transport.write(guard.refused("headers_too_large", message, self._source or "-", 431))
                 self.transport.close()
                 self._disarm()
                 return
@@ -191,7 +215,7 @@ def bounded_protocol(guard: ConnectionGuard) -> type[H11Protocol]:
                     f"the request did not arrive within {guard.read_timeout:g} s "
                     "(K8S_MCP_REQUEST_READ_TIMEOUT)"
                 )
-                self.transport.write(_raw_response(408, _REASONS[408], "request_timeout", message))
+                self.transport.write(guard.refused("request_timeout", message, self._source or "-", 408))
             self.transport.close()
 
     return BoundedH11Protocol

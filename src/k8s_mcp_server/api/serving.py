@@ -9,7 +9,7 @@ import resource
 from fastapi import FastAPI
 
 from k8s_mcp_server import logs
-from k8s_mcp_server.api.connections import ConnectionGuard, uvicorn_options
+from k8s_mcp_server.api.connections import ConnectionGuard, OnRefusal, uvicorn_options
 from k8s_mcp_server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,11 +42,26 @@ def connection_budget(settings: Settings) -> tuple[int, str | None]:
     )
 
 
+def refusal_counter(app: FastAPI) -> OnRefusal | None:
+    """Counts the connection layer's refusals in the app's refusal aggregate, if it has one."""
+    refusals = getattr(getattr(app.state, "k8s", None), "refusals", None)
+    if refusals is None:
+        return None
+
+    def count(code: str, message: str, source: str, status: int) -> None:
+        refusals.add(
+            code=code, reason=message, transport="http", source_ip=source, route="connection", status=status
+        )
+
+    return count
+
+
 def serve(app: FastAPI, settings: Settings, *, log_level: str) -> None:
     import uvicorn
 
     total, warning = connection_budget(settings)
     guard = ConnectionGuard(
+        on_refusal=refusal_counter(app),
         total=total,
         per_source=settings.max_connections_per_source,
         read_timeout=settings.request_read_timeout,
