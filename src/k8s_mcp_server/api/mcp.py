@@ -42,6 +42,7 @@ from mcp.server.lowlevel.server import Server
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER, StreamableHTTPServerTransport
 from mcp.shared.exceptions import McpError
 from mcp.shared.version import SUPPORTED_PROTOCOL_VERSIONS
+from pydantic import ValidationError
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -124,9 +125,20 @@ def _output_schema() -> dict[str, Any]:
     full = ToolResponse.model_json_schema()
     props = {k: v for k, v in full["properties"].items() if k not in ("output", "error")}
     required = [k for k in full["required"] if k in props]
+    # a command waiting for an approver answers {"approval": {...}, "request_id"} (approvals/)
+    props["approval"] = {
+        "type": "object",
+        "description": "The command did not run: it waits for this approval (id, status, expires_at, "
+        "waiting_for, preview, how_to_continue).",
+    }
     # draft-07: clients validate every result against it (the Python SDK checks the schema itself
     # each time, ~4x faster for draft-07 than for the default 2020-12)
-    return {"$schema": DIALECT, "type": "object", "properties": props, "required": required}
+    return {
+        "$schema": DIALECT,
+        "type": "object",
+        "properties": props,
+        "anyOf": [{"required": required}, {"required": ["approval", "request_id"]}],
+    }
 
 
 INPUT_SCHEMA = _input_schema()
@@ -295,8 +307,22 @@ class PolicyAwareMCP(FastApiMCP):  # type: ignore[misc]
 
     async def _call_tool(self, req: types.CallToolRequest) -> types.ServerResult:
         ctx = self.server.request_context
-        call = _call_of(self.server)
-        tool = req.params.name
+        token = ctx.meta.progressToken if ctx.meta is not None else None
+        progress = _progress_sender(ctx, req.params.name)
+        result = await self.call(
+            _call_of(self.server), req.params.name, req.params.arguments, token, progress
+        )
+        return types.ServerResult(result)
+
+    async def call(
+        self,
+        call: _Call,
+        tool: str,
+        arguments: dict[str, Any] | None,
+        progress_token: object = None,
+        send_progress: Callable[[float], Awaitable[None]] | None = None,
+    ) -> types.CallToolResult:
+        """One tools/call, whichever way it arrived (the SDK's session, or McpEndpoint directly)."""
         if tool not in TOOLS:
             raise McpError(
                 types.ErrorData(
@@ -305,7 +331,7 @@ class PolicyAwareMCP(FastApiMCP):  # type: ignore[misc]
             )
         request_id = str(uuid.uuid4())
         try:
-            body = validate_model(ToolRequest, req.params.arguments or {})
+            body = validate_model(ToolRequest, arguments or {})
             request = CommandRequest(
                 request_id=request_id,
                 tool=tool,
@@ -319,14 +345,13 @@ class PolicyAwareMCP(FastApiMCP):  # type: ignore[misc]
                 approval_id=body.approval_id,
                 approval_wait=body.approval_wait,
             )
-            token = ctx.meta.progressToken if ctx.meta is not None else None
             work = run_tool(self.state, request, call.key, call.kubeconfig or body.kubeconfig)
-            done = await _watched(work, token, _progress_sender(ctx, tool))
+            done = await _watched(work, progress_token, send_progress)
         except ApprovalPending as pending:
-            return types.ServerResult(pending_result(pending))
+            return pending_result(pending)
         except ProxyError as exc:
-            return types.ServerResult(refused_result(exc, request_id))
-        return types.ServerResult(ran_result(done, request_id))
+            return refused_result(exc, request_id)
+        return ran_result(done, request_id)
 
 
 def _call_of(server: Server[Any, Any]) -> _Call:
@@ -349,7 +374,9 @@ def _progress_sender(ctx: Any, tool: str) -> Callable[[float], Awaitable[None]]:
 
 
 async def _watched(
-    work: Awaitable[Completed], progress_token: object, send_progress: Callable[[float], Awaitable[None]]
+    work: Awaitable[Completed],
+    progress_token: object,
+    send_progress: Callable[[float], Awaitable[None]] | None,
 ) -> Completed:
     """Await `work` in its own task, sending progress every PROGRESS_INTERVAL when asked.
 
@@ -361,10 +388,9 @@ async def _watched(
     started = time.monotonic()
     try:
         while True:
-            done, _ = await asyncio.wait(
-                {task}, timeout=PROGRESS_INTERVAL if progress_token is not None else None
-            )
-            if done:
+            every = PROGRESS_INTERVAL if progress_token is not None and send_progress is not None else None
+            done, _ = await asyncio.wait({task}, timeout=every)
+            if done or send_progress is None:
                 return task.result()
             with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
                 await send_progress(time.monotonic() - started)
@@ -457,7 +483,57 @@ class McpEndpoint:
             else contextlib.nullcontext()
         )
         with registration:
-            await self._serve(inner_scope, body, receive, send, call, rpc_id, sse=streams)
+            if method == "tools/call" and is_request and not streams:
+                await self._call_directly(scope, receive, send, call, rpc_id, params)
+            else:
+                await self._serve(inner_scope, body, receive, send, call, rpc_id, sse=streams)
+
+    async def _call_directly(
+        self, scope: Scope, receive: Receive, send: Send, call: _Call, rpc_id: object, params: object
+    ) -> None:
+        """A tools/call without a progressToken, answered as JSON by the same handler
+        (`PolicyAwareMCP.call`) without the SDK's per-message transport and session: what they add
+        (body parsed twice, a session with its streams and tasks) costs ~1 ms per call here."""
+        accept = (_header(scope, b"accept") or "").lower()
+        if not any(kind in accept for kind in ("application/json", "application/*", "*/*")):
+            await _jsonrpc_error(
+                send, 406, rpc_id, INVALID_REQUEST, "the client must accept application/json"
+            )
+            return
+        try:
+            parsed = types.CallToolRequestParams.model_validate(params)
+        except ValidationError:  # its text would repeat the input
+            await _jsonrpc_error(send, 200, rpc_id, INVALID_PARAMS, "invalid request parameters")
+            return
+        gone = False
+        result: types.CallToolResult | None = None
+        error: types.ErrorData | None = None
+
+        async def watch_disconnect() -> None:
+            nonlocal gone
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone = True
+            call.scope.cancel()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(watch_disconnect)
+            with call.scope:
+                try:
+                    result = await self.mcp.call(call, parsed.name, parsed.arguments)
+                except McpError as exc:
+                    error = exc.error
+            tg.cancel_scope.cancel()
+        if gone:
+            return  # nobody to answer
+        if result is None and error is None:  # cancelled by notifications/cancelled
+            error = types.ErrorData(code=REQUEST_CANCELLED, message="request cancelled")
+        answer: dict[str, Any] = {"jsonrpc": "2.0", "id": rpc_id}
+        if result is not None:
+            answer["result"] = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+        else:
+            answer["error"] = error.model_dump(mode="json", exclude_none=True) if error else None
+        await _send_json(send, 200, json.dumps(answer, ensure_ascii=False).encode(), [])
 
     async def _serve(
         self,
