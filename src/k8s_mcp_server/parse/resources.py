@@ -8,6 +8,7 @@ of newer servers that cluster cannot show.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from importlib import resources as package_files
 from types import MappingProxyType
@@ -74,12 +75,21 @@ def canonical_resource(name: str) -> str:
     return _NAMES.get(base, lowered)
 
 
+# what kubectl's RESTMapper can resolve: plural, singular, short name or Kind, optionally .version.group
+_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}")
+
+
 def expand(type_list: str) -> tuple[str, ...]:
     """`TYPE1,TYPE2` with categories expanded, as canonical names."""
     out: list[str] = []
     for item in type_list.split(","):
         if not item:
             raise CommandError(f"empty resource type in '{type_list}'; remove the extra comma")
+        if not _TYPE.fullmatch(item):
+            raise CommandError(
+                "a resource type holds only letters, digits, '.' and '-' (pods, deploy.apps, "
+                "Deployment.v1.apps); braces, globs and quotes are not expanded by kubectl"
+            )
         lowered = item.lower()
         out.extend(CATEGORIES.get(lowered, (canonical_resource(item),)))
     return tuple(dict.fromkeys(out))
