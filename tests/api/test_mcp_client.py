@@ -364,3 +364,51 @@ async def test_notifications_cancelled_kills_the_command_of_that_request(
             )
             assert await gone(pid)
     assert outcome["error"].code == -32800
+
+
+def _tools_call(command: str, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    params: dict[str, Any] = {"name": "kubectl", "arguments": {"command": command}}
+    if meta is not None:
+        params["_meta"] = meta
+    return {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": params}
+
+
+def test_a_call_without_a_progress_token_is_one_json_answer(
+    server: Server, admin_headers: dict[str, str]
+) -> None:
+    res = httpx.post(
+        f"{server.url}/mcp",
+        json=_tools_call("get ns default -o name"),
+        headers={**admin_headers, "Accept": "application/json, text/event-stream"},
+        timeout=60,
+    )
+    assert res.headers["content-type"].startswith("application/json")
+    body = res.json()
+    assert body["id"] == 3 and body["result"]["isError"] is False
+    assert body["result"]["content"][0]["text"].startswith("namespace/default")
+    assert body["result"]["structuredContent"]["exit_code"] == 0
+
+
+def test_a_call_with_a_progress_token_is_an_sse_stream_of_progress_then_the_answer(
+    server: Server, admin_headers: dict[str, str]
+) -> None:
+    with httpx.stream(
+        "POST",
+        f"{server.url}/mcp",
+        json=_tools_call("get ns -w --request-timeout=6s", {"progressToken": "p-1"}),
+        headers={**admin_headers, "Accept": "application/json, text/event-stream"},
+        timeout=60,
+    ) as res:
+        assert res.headers["content-type"].startswith("text/event-stream")
+        events = [json.loads(line[5:]) for line in res.iter_lines() if line.startswith("data:")]
+    progress = [e for e in events if e.get("method") == "notifications/progress"]
+    assert progress and all(e["params"]["progressToken"] == "p-1" for e in progress)
+    assert events[-1]["id"] == 3 and events[-1]["result"]["isError"] is False
+
+
+def test_a_client_that_does_not_accept_json_is_406(server: Server) -> None:
+    res = httpx.post(
+        f"{server.url}/mcp", json=_tools_call("get ns"), headers={"Accept": "text/html"}, timeout=30
+    )
+    assert res.status_code == 406
+    assert res.json()["error"]["code"] == -32600
