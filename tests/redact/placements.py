@@ -150,6 +150,31 @@ def _log_kv(key: str, value: str) -> str:
     return f"I1120 08:01:19.301122       1 client.go:162] configured upstream {key}={shown} retry=3\n"
 
 
+def _properties(key: str, value: str) -> dict[str, Any]:
+    props = f"server.port=8080\nupstream.url=https://api.example.com\n{key}={value}\nfeature.x=enabled\n"
+    return _configmap("application.properties", props)
+
+
+def _last_applied(key: str, value: str) -> dict[str, Any]:
+    obj = _configmap(key, value)
+    applied = json.dumps(obj, separators=(",", ":"), sort_keys=True)
+    obj["metadata"]["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": applied + "\n"}
+    return obj
+
+
+def _events(value: str) -> str:
+    message = value.replace("\n", " ")
+    return (
+        "LAST SEEN   TYPE      REASON      OBJECT                              MESSAGE\n"
+        "3m          Normal    Scheduled   pod/payments-api-7c9d8f6b5d-x2kqz   Successfully assigned payments\n"
+        f"2m          Warning   Failed      pod/payments-api-7c9d8f6b5d-x2kqz   Error: upstream rejected {message}\n"
+    )
+
+
+def _manifest(value: str) -> str:
+    return "---\n# Source: payments/templates/configmap.yaml\n" + _yaml(_configmap(INNOCUOUS, value))
+
+
 @dataclass(frozen=True)
 class Placement:
     """One kind of output a value can be placed in."""
@@ -262,6 +287,36 @@ PLACEMENTS: tuple[Placement, ...] = (
     Placement(
         "helm-values-secret-name", True, "helm", "get values payments", lambda v: _helm_values("password", v)
     ),
+    Placement(
+        "env-json",
+        False,
+        "kubectl",
+        "get pod payments-api-7c9d8f6b5d-x2kqz -o json",
+        lambda v: _json(_pod("UPSTREAM_CONFIG", v)),
+    ),
+    Placement(
+        "configmap-properties",
+        False,
+        "kubectl",
+        "get cm payments-config -o yaml",
+        lambda v: _yaml(_properties("upstream.config", v)),
+    ),
+    Placement(
+        "configmap-properties-secret-name",
+        True,
+        "kubectl",
+        "get cm payments-config -o yaml",
+        lambda v: _yaml(_properties("spring.datasource.password", v)),
+    ),
+    Placement(
+        "last-applied-json-secret-name",
+        True,
+        "kubectl",
+        "get cm payments-config -o json",
+        lambda v: _json(_last_applied("DB_PASSWORD", v)),
+    ),
+    Placement("events-table", False, "kubectl", "get events -n payments", _events),
+    Placement("helm-manifest", False, "helm", "get manifest payments", _manifest),
     Placement(
         "secret-data-yaml",
         True,
