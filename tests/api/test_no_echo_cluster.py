@@ -71,6 +71,10 @@ async def test_mcp_arguments_that_do_not_fit_are_a_tool_error_without_the_canary
             "method": "tools/call",
             "params": {"name": "kubectl", "arguments": CANARY},
         },
+        {"jsonrpc": "2.0", "id": 1, "method": "ping", "params": CANARY},
+        {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": [CANARY]},
+        {"jsonrpc": "2.0", "method": "notifications/initialized", "params": CANARY},
+        {"jsonrpc": "2.0", "id": 1, "result": CANARY},
         {"jsonrpc": "1.0", "id": 1, "method": CANARY},
         {"jsonrpc": "2.0", "id": 1, "method": CANARY},
         {"jsonrpc": "2.0", "id": {"x": CANARY}, "method": "ping"},
@@ -83,7 +87,7 @@ def test_a_malformed_jsonrpc_message_is_answered_without_the_canary(server: Serv
         headers={"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-06-18"},
         timeout=30,
     )
-    assert "error" in res.text, res.text[:300]
+    assert res.status_code == 202 or "error" in res.text, res.text[:300]
     assert CANARY not in res.text
 
 

@@ -457,6 +457,13 @@ class McpEndpoint:
         ):
             await _jsonrpc_error(send, 400, None, INVALID_REQUEST, "a JSON-RPC id is a string or an integer")
             return
+        if "method" not in message:  # a response: this server sends no requests, so none is awaited
+            await _accepted(send)
+            return
+        if "params" in message and not isinstance(message["params"], dict):
+            # checked here: the SDK's transport would answer with pydantic's text, which repeats it
+            await _jsonrpc_error(send, 400, rpc_id, INVALID_PARAMS, "params must be an object")
+            return
         session = _header(scope, MCP_SESSION_ID_HEADER.encode()) or ""
         owner = bucket_key(key.principal if key else ANONYMOUS, source_ip, anonymous=key is None)
         if method == "notifications/cancelled":
