@@ -90,11 +90,13 @@ def known_secret_spans(text: str, known_secrets: Sequence[str]) -> list[tuple[in
 
 
 def _decodes_to_credential(blob: str) -> bool:
+    if len(set(blob[:32])) < 8:  # base64 of text has variety; a run of a few characters is not one
+        return False
     body = blob.rstrip("=")
     rest = len(body) % 4
     body = body[:-1] if rest == 1 else body + "=" * (-len(body) % 4)
     try:
-        decoded = base64.b64decode(body, validate=True).decode("utf-8")
+        decoded = binascii.a2b_base64(body, strict_mode=True).decode("utf-8")
     except (binascii.Error, ValueError):
         return False
     return any_rule_matches(decoded)
