@@ -11,6 +11,7 @@ from typing import Any
 from k8s_mcp_server import __version__
 from k8s_mcp_server.allocator import tune_allocator
 from k8s_mcp_server.api.transport import needs_host_list
+from k8s_mcp_server.approvals.cli import add_approvals_commands
 from k8s_mcp_server.audit import add_audit_commands
 from k8s_mcp_server.errors import PolicyError, ProxyError
 from k8s_mcp_server.keys import add_keys_commands
@@ -99,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_audit_commands(sub)
     add_keys_commands(sub)
     add_kubeconfig_commands(sub)
+    add_approvals_commands(sub)
     return parser
 
 
