@@ -40,7 +40,7 @@ from k8s_mcp_server.execute import Access, Executor, caller_key
 from k8s_mcp_server.kubeconfig import DefaultKubeconfig, Kubeconfig, KubeconfigCache, KubeconfigPolicy
 from k8s_mcp_server.parse import parse_command
 from k8s_mcp_server.policy import CompiledPolicy, evaluate
-from k8s_mcp_server.policy.clusters import cluster_decision
+from k8s_mcp_server.policy.clusters import request_decision
 from k8s_mcp_server.redact import Redactor, ResponseRedaction
 from k8s_mcp_server.redact.provenance import SecretValues
 
@@ -147,7 +147,7 @@ class Pipeline:
         policy = (policies or self.policies).current()
         kubeconfig, parsed, access = await self._understand(request, kubeconfig_b64, policy, kubeconfig)
         started = time.perf_counter()
-        decision = cluster_decision(policy, request.cluster, evaluate(policy, parsed))
+        decision = request_decision(policy, request, evaluate(policy, parsed))
         self.observer.stage("policy", time.perf_counter() - started)
         needs_approval = decision.approval is not None
         if kubeconfig is None and (decision.allowed or needs_approval):  # the policy speaks first

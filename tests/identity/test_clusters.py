@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from k8s_mcp_server.contracts import Decision
+from k8s_mcp_server.contracts import CommandRequest, Decision, Identity
 from k8s_mcp_server.errors import PolicyError
 from k8s_mcp_server.identity.clusters import ClusterRegistry, UnknownCluster
 from k8s_mcp_server.kubeconfig import KubeconfigPolicy
 from k8s_mcp_server.policy import compile_policy
-from k8s_mcp_server.policy.clusters import CLUSTERS, cluster_decision
+from k8s_mcp_server.policy.clusters import CLUSTERS, IDENTITY_MODE, cluster_decision, request_decision
 
 KUBECONFIG = """\
 apiVersion: v1
@@ -81,3 +81,19 @@ def test_without_a_clusters_list_every_named_cluster_is_allowed_and_dry_run_only
 def test_a_cluster_pattern_that_is_not_a_name_is_a_policy_error() -> None:
     with pytest.raises(PolicyError, match="clusters"):
         compile_policy(BASE + "clusters: [Prod_1]\n", source="p.yaml")
+
+
+def _request(impersonated: bool) -> CommandRequest:
+    identity = Identity(method="oauth", impersonated_user="alice") if impersonated else None
+    return CommandRequest(request_id="r", tool="kubectl", command="get ns", identity=identity)
+
+
+def test_a_policy_that_requires_impersonation_denies_commands_run_with_the_callers_kubeconfig() -> None:
+    policy = compile_policy(BASE + "identity_mode: impersonate\n", source="p.yaml")
+    denied = request_decision(policy, _request(impersonated=False), allowed(policy.revision))
+    assert not denied.allowed and denied.rule == IDENTITY_MODE and "K8S_MCP_IDENTITY_MODE" in denied.reason
+    assert request_decision(policy, _request(impersonated=True), allowed(policy.revision)).allowed
+    other = compile_policy(BASE + "identity_mode: caller-kubeconfig\n", source="p.yaml")
+    assert not request_decision(other, _request(impersonated=True), allowed(other.revision)).allowed
+    with pytest.raises(PolicyError, match="identity_mode"):
+        compile_policy(BASE + "identity_mode: sometimes\n", source="p.yaml")

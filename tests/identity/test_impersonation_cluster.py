@@ -160,7 +160,12 @@ def setup(cluster: Cluster, standin_dir: Path, tmp_path_factory: pytest.TempPath
     policy.write_text(POLICY)
     strict.write_text(NO_SECRETS_POLICY)
     identity_map = tmp / "identities.yaml"
-    identity_map.write_text(f"identities:\n  - principal: carol\n    policy: {strict}\n")
+    caller_only = tmp / "caller-kubeconfig-only.yaml"
+    caller_only.write_text(POLICY + "identity_mode: caller-kubeconfig\n")
+    identity_map.write_text(
+        f"identities:\n  - principal: carol\n    policy: {strict}\n"
+        f"  - principal: dave\n    policy: {caller_only}\n"
+    )
     proxy = proxy_kubeconfig(cluster, tmp)
     clusters = tmp / "clusters.yaml"  # two names for the one test cluster: the policy allows only dev
     clusters.write_text(
@@ -307,7 +312,7 @@ def test_the_identity_map_gives_a_principal_its_own_policy_and_a_change_applies_
     assert denied.status_code == 403 and denied.json()["detail"]["code"] == "policy_denied"
     text = setup.identity_map.read_text()
     replacement = tmp_path / "identities.yaml"
-    replacement.write_text("identities: []\n")
+    replacement.write_text(text.replace("principal: carol", "principal: someone-else"))
     replacement.replace(setup.identity_map)
     try:
         for _ in range(100):  # the map is re-read within a second of a change
@@ -515,3 +520,9 @@ def test_a_cluster_the_server_does_not_hold_is_refused_without_echoing_the_name(
     detail = response.json()["detail"]
     assert detail["code"] == "unknown_cluster" and "nope-zz9" not in detail["message"]
     assert "dev, prod" in detail["message"]
+
+
+def test_a_policy_that_requires_the_callers_kubeconfig_refuses_to_run_impersonated(setup: Setup) -> None:
+    response = rest(setup, f"get secrets -n {setup.namespace}", setup.bearer("dave", ["dev-readers"]))
+    assert response.status_code == 403
+    assert response.json()["detail"]["rule"] == "builtin:identity-mode"

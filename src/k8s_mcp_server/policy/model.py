@@ -47,6 +47,7 @@ class CompiledPolicy:
     pipes: tuple[str, ...]  # filters allowed after `|`, in file order
     flags_allow: frozenset[str]  # guarded flags this policy names, without leading dashes
     clusters_allow: GlobSet | None = None  # named clusters its principals may use; None: every one
+    identity_mode: str = "any"  # any | impersonate | caller-kubeconfig: what the server must be running
     rules: tuple[CompiledRule, ...]
 
     @property

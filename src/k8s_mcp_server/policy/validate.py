@@ -24,6 +24,7 @@ TOP_KEYS = (
     "secrets",
     "namespaces",
     "clusters",
+    "identity_mode",
     "pipes",
     "flags",
     "rules",
@@ -100,6 +101,11 @@ def _build(
     allow, deny = _namespaces(values.get("namespaces"), fields)
     pipes = _pipes(values.get("pipes"), fields, vocab)
     clusters = fields.namespace_globs(values["clusters"], "clusters") if "clusters" in values else None
+    identity_mode = (
+        fields.choice(values["identity_mode"], "identity_mode", ("any", "impersonate", "caller-kubeconfig"))
+        if "identity_mode" in values
+        else "any"
+    )
     flags = _flags(values.get("flags"), fields, vocab)
     context = RuleContext(read_only=read_only, secrets=_secrets_mode(secrets), namespaces_deny=deny)
     rules: list[CompiledRule] = (
@@ -120,6 +126,7 @@ def _build(
         flags_allow=flags,
         rules=tuple(rules),
         clusters_allow=None if clusters is None else GlobSet.compile(i.value for i in clusters),
+        identity_mode=identity_mode or "any",
     )
 
 
