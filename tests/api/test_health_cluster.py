@@ -22,6 +22,7 @@ import pytest
 from tests.api.identity_support import bearer, write_keys
 from tests.conftest import server_env
 from tests.support.cluster import REPO, Cluster
+from tests.support.mcp import call_tool
 from tests.support.server import Server, free_port, start_server
 
 pytestmark = pytest.mark.cluster
@@ -158,3 +159,24 @@ def test_the_console_shows_a_banner_and_one_json_line_per_request_without_the_co
     assert (allow["decision"], allow["exit_code"], allow["code"]) == ("allow", 0, None)
     assert allow["rule"] and isinstance(allow["duration_ms"], float)
     assert "web-7f3c" not in server.log_path.read_text()
+
+
+async def test_an_mcp_tool_call_gets_its_request_line_too(
+    server: Server, admin_headers: dict[str, str]
+) -> None:
+    result = await call_tool(server.url, admin_headers, "kubectl", {"command": "get ns default"})
+    assert not result.isError
+    assert result.structuredContent is not None
+    request_id = result.structuredContent["request_id"]
+
+    def line() -> dict[str, Any] | None:
+        for text in server.log_path.read_text().splitlines():
+            if text.startswith("{") and request_id in text:
+                entry: dict[str, Any] = json.loads(text)
+                return entry
+        return None
+
+    assert wait_for(lambda: line() is not None)
+    entry = line()
+    assert entry is not None
+    assert (entry["transport"], entry["decision"], entry["exit_code"]) == ("mcp", "allow", 0)
