@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.support.mcp import call_tool, text_of
 from tests.support.server import Server
@@ -99,4 +101,49 @@ def test_an_unsupported_protocol_version_header_is_not_echoed(server: Server) ->
         timeout=30,
     )
     assert res.status_code == 400
+    assert CANARY not in res.text
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.just(CANARY) | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["x", CANARY, "command"]), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_ENVELOPE = st.fixed_dictionaries(
+    {"jsonrpc": st.sampled_from(["2.0", "2.0", CANARY])},
+    optional={
+        # a string id comes back in its answer by design (JSON-RPC correlation), so it is never the canary
+        "id": st.one_of(st.integers(), _JSON.filter(lambda v: v != CANARY)),
+        "method": st.sampled_from(
+            ["tools/call", "tools/list", "initialize", "ping", CANARY, "notifications/cancelled"]
+        ),
+        "params": st.one_of(
+            _JSON,
+            st.fixed_dictionaries(
+                {"name": st.sampled_from(["kubectl", CANARY]), "arguments": _JSON},
+                optional={"_meta": _JSON},
+            ),
+        ),
+        "result": _JSON,
+    },
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(message=_ENVELOPE)
+def test_no_mcp_answer_to_a_message_that_cannot_run_repeats_the_canary(server: Server, message: Any) -> None:
+    """Whatever the envelope, with arguments that never form a command (no string `command`)."""
+    params = message.get("params")
+    if isinstance(params, dict) and isinstance(params.get("arguments"), dict):
+        params["arguments"].pop("command", None)
+    res = httpx.post(
+        f"{server.url}/mcp",
+        json=message,
+        headers={"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-06-18"},
+        timeout=30,
+    )
+    assert res.status_code < 500, res.text[:300]
     assert CANARY not in res.text
