@@ -25,7 +25,7 @@ from k8s_mcp_server.api.routes import build_router
 from k8s_mcp_server.api.state import AppState
 from k8s_mcp_server.api.transport import HostOriginGuard, default_allowed_hosts
 from k8s_mcp_server.api.validation import validation_error
-from k8s_mcp_server.approvals import ApprovalGate, SqliteApprovalStore, default_store_path
+from k8s_mcp_server.approvals import ApprovalGate
 from k8s_mcp_server.audit import AuditLog
 from k8s_mcp_server.audit.refusals import RefusalAggregator
 from k8s_mcp_server.console.pages import console_router
@@ -52,6 +52,7 @@ from k8s_mcp_server.redact import Redactor
 from k8s_mcp_server.redact.provenance import SecretValues
 from k8s_mcp_server.settings import Settings
 from k8s_mcp_server.state import shared_buckets
+from k8s_mcp_server.state.pgapprovals import approval_store
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ def build_state(settings: Settings) -> AppState:
         max_bytes=settings.audit_max_bytes,
     )
     approvals = ApprovalGate(
-        SqliteApprovalStore(settings.approvals_db or default_store_path(settings.audit_log)),
+        approval_store(settings),  # PostgreSQL with K8S_MCP_DATABASE_URL, else SQLite beside the audit log
         audit,
         max_wait=settings.approval_max_wait,
     )

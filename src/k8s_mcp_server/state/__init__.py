@@ -1,5 +1,8 @@
 """State the replicas of a fleet share: rate-limit buckets, approvals and the audit index.
 
+The approvals store for PostgreSQL is `state.pgapprovals.PostgresApprovalStore` (it implements
+approvals/store.py's interface; imported on its own so this package does not need the approvals one).
+
 PostgreSQL when `K8S_MCP_DATABASE_URL` is set (every replica sees the same rows), SQLite beside the
 audit log otherwise (one host). One interface over both (`db.Database`), numbered migrations applied
 at start (`migrations.migrate`), and one store per kind of state.
@@ -10,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from k8s_mcp_server.state.approvals import Approval, ApprovalError, ApprovalStore
 from k8s_mcp_server.state.auditindex import AuditIndex, IndexEntry
 from k8s_mcp_server.state.buckets import SharedBuckets
 from k8s_mcp_server.state.db import Database, StateUnavailable, open_database
@@ -21,9 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LATEST",
-    "Approval",
-    "ApprovalError",
-    "ApprovalStore",
     "AuditIndex",
     "Database",
     "IndexEntry",

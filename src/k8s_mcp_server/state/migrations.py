@@ -41,22 +41,32 @@ MIGRATIONS: tuple[Migration, ...] = (
         2,
         "approvals",
         (
-            # issue 16: a request that needs a human's yes; `request` is the JSON the approver sees
+            # issue 16's approvals (approvals/store.py): the SQLite store's table, column for column
             """CREATE TABLE approvals (
                 id TEXT PRIMARY KEY,
-                principal TEXT NOT NULL,
-                tool TEXT NOT NULL,
-                command_sha256 TEXT NOT NULL,
-                request TEXT NOT NULL,
-                rule TEXT NOT NULL,
-                status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'consumed')),
+                status TEXT NOT NULL
+                    CHECK (status IN ('pending', 'approved', 'denied', 'expired', 'consumed')),
                 created_at DOUBLE PRECISION NOT NULL,
                 expires_at DOUBLE PRECISION NOT NULL,
+                request_id TEXT NOT NULL,
+                principal TEXT NOT NULL,
+                transport TEXT NOT NULL,
+                tool TEXT NOT NULL,
+                command TEXT NOT NULL,
+                argv_digest TEXT NOT NULL,
+                cluster_server TEXT,
+                cluster_fingerprint TEXT,
+                namespaces TEXT NOT NULL,
+                rule TEXT NOT NULL,
+                rule_reason TEXT,
+                policy_revision TEXT NOT NULL,
+                approvers TEXT NOT NULL,
+                preview TEXT,
                 decided_by TEXT,
                 decided_at DOUBLE PRECISION,
-                reason TEXT,
+                decision_reason TEXT,
                 consumed_at DOUBLE PRECISION,
-                consumed_by TEXT
+                consumed_request_id TEXT
             )""",
             "CREATE INDEX approvals_status ON approvals (status, expires_at)",
         ),
