@@ -62,7 +62,8 @@ class Redactor:
 
     Each response gets placeholders under a fresh random key (`start()`), so a placeholder says only
     "equal to another placeholder of this response": nothing to test guesses against and no codebook
-    across responses. (The audit log redacts with its own rules: audit/secrets.py.)
+    across responses. (The audit log has its own flag pass, audit/secrets.py, and the same pattern rules,
+    redact/rules/*.yaml.)
     """
 
     def start(self) -> ResponseRedaction:
