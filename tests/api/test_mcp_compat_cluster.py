@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.api.identity_support import bearer, write_keys
 from tests.conftest import server_env
 from tests.support.clients import inspector, node_clients, results, run_plan
 from tests.support.cluster import REPO, Cluster
@@ -168,6 +169,25 @@ async def test_a_client_that_cancels_a_call_gets_its_command_killed(
     finally:
         checked.touch()
     assert results(proc) == [{"op": "aborted"}]
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_a_wrong_api_key_shows_the_servers_reason_not_a_bare_http_error(
+    client: str, cluster: Cluster, standin_dir: Path, tmp_path: Path
+) -> None:
+    keys = tmp_path / "keys.yaml"
+    write_keys(keys, [("someone", "the-right-key", None)])
+    env = server_env(cluster, standin_dir, REPO / "policies" / "default.yaml") | {
+        "K8S_MCP_API_KEYS_FILE": str(keys)
+    }
+    srv = start_server(tmp_path, env, name="compat-keyed")
+    try:
+        wrong = {"url": f"{srv.url}/mcp", "headers": bearer("CANARY-wrong-key"), "steps": [{"op": "list"}]}
+        (crash,) = results(run_plan(client, wrong, tmp_path), fails=True)
+    finally:
+        srv.stop()
+    assert "the API key is not valid" in crash["message"]
+    assert "CANARY" not in crash["message"]
 
 
 def test_a_70_s_call_succeeds_on_the_typescript_clients_default_timeout_thanks_to_progress(

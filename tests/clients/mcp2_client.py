@@ -75,5 +75,15 @@ async def run(plan: dict[str, Any]) -> None:
                 await wait_for(step["path"])
 
 
+def messages(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(messages(e) for e in exc.exceptions)
+    return f"{type(exc).__name__}: {exc}"
+
+
 if __name__ == "__main__":
-    anyio.run(run, json.loads(Path(sys.argv[1]).read_text()))
+    try:
+        anyio.run(run, json.loads(Path(sys.argv[1]).read_text()))
+    except BaseException as exc:  # what the client shows its user, for the test to read
+        emit({"op": "crash", "message": messages(exc)})
+        sys.exit(1)

@@ -81,10 +81,13 @@ def run_plan(client: str, plan: dict[str, Any], workdir: Path) -> subprocess.Pop
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
-def results(proc: subprocess.Popen[str]) -> list[dict[str, Any]]:
+def results(proc: subprocess.Popen[str], *, fails: bool = False) -> list[dict[str, Any]]:
+    """The client's lines; `fails`: it is expected to stop with a `crash` line (exit code 1)."""
     out, err = proc.communicate(timeout=CLIENT_RUN_BOUND)
     lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    if proc.returncode != 0:
+    if fails:
+        assert proc.returncode == 1 and lines and lines[-1]["op"] == "crash", (out, err[-2000:])
+    elif proc.returncode != 0:
         raise AssertionError(f"client exited {proc.returncode}: {err[-2000:]}")
     return lines
 
