@@ -412,3 +412,30 @@ def test_a_client_that_does_not_accept_json_is_406(server: Server) -> None:
     )
     assert res.status_code == 406
     assert res.json()["error"]["code"] == -32600
+
+
+async def test_denials_and_a_client_gone_mid_call_leave_no_traceback_in_the_server_log(
+    server: Server, admin_headers: dict[str, str]
+) -> None:
+    before = server.log_path.read_text()
+    denied = await call_tool(server.url, admin_headers, "kubectl", {"command": "delete ns kube-public"})
+    invalid = await call_tool(server.url, admin_headers, "kubectl", {"command": 5})
+    marker = f"mcp-quiet={uuid.uuid4().hex[:12]}"
+    async with anyio.create_task_group() as tg:
+
+        async def call() -> None:
+            async with mcp_session(server.url, admin_headers) as session:
+                await session.call_tool(
+                    "kubectl", {"command": f"get ns -w -l {marker}", "timeout": 60}, progress_callback=_ignore
+                )
+
+        tg.start_soon(call)
+        pid = await wait_for_process(marker)
+        tg.cancel_scope.cancel()
+    assert denied.isError and invalid.isError and await gone(pid)
+    added = server.log_path.read_text()[len(before) :]
+    assert "Traceback" not in added, added[-3000:]
+
+
+async def _ignore(value: float, total: float | None, message: str | None) -> None:
+    pass

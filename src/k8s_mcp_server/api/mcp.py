@@ -25,11 +25,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,8 +57,6 @@ from k8s_mcp_server.errors import ProxyError
 from k8s_mcp_server.keys import ANONYMOUS, ApiKey
 from k8s_mcp_server.pipeline import Completed, PolicyDenied
 from k8s_mcp_server.policy import CompiledPolicy
-
-log = logging.getLogger(__name__)
 
 MOUNT_PATH = "/mcp"
 # A tool call's arguments are a command (64 KiB at most) and perhaps a kubeconfig (256 KiB, base64):
@@ -252,7 +249,7 @@ class InFlight:
         self._calls: dict[tuple[str, str, str], _Call] = {}
 
     @contextlib.contextmanager
-    def register(self, key: tuple[str, str, str], call: _Call) -> Any:
+    def register(self, key: tuple[str, str, str], call: _Call) -> Iterator[None]:
         self._calls[key] = call
         try:
             yield
