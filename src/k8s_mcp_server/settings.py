@@ -180,6 +180,10 @@ class Settings(BaseSettings):
     # own credential (DEFAULT_KUBECONFIG or IN_CLUSTER) runs every command as the authenticated principal
     # and its groups; a caller's kubeconfig is refused.
     identity_mode: Literal["caller-kubeconfig", "impersonate"] = "caller-kubeconfig"
+    # prepended to the impersonated user and each group (like kube-apiserver's --oidc-username-prefix),
+    # e.g. "oidc:"; `system:` names are refused either way
+    impersonate_user_prefix: str = ""
+    impersonate_group_prefix: str = ""
     # named clusters the server holds (identity/clusters.py): a request picks one with `cluster`
     clusters_file: Path | None = None
 

@@ -526,3 +526,12 @@ def test_a_policy_that_requires_the_callers_kubeconfig_refuses_to_run_impersonat
     response = rest(setup, f"get secrets -n {setup.namespace}", setup.bearer("dave", ["dev-readers"]))
     assert response.status_code == 403
     assert response.json()["detail"]["rule"] == "builtin:identity-mode"
+
+
+def test_a_token_claiming_a_reserved_system_group_is_never_impersonated(setup: Setup) -> None:
+    response = rest(setup, f"get secrets -n {setup.namespace}", setup.bearer("mallory", ["system:masters"]))
+    assert response.status_code == 403
+    detail = response.json()["detail"]
+    assert detail["code"] == "reserved_identity"
+    record = proxy_record(setup, detail["request_id"])
+    assert record["decision"] == "rejected" and record["error_code"] == "reserved_identity"

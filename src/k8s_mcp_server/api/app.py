@@ -169,7 +169,13 @@ def build_state(settings: Settings) -> AppState:
         limiter=RateLimiter(settings.rate_limit_per_minute, backend=shared_buckets(settings)),
         guard=HostOriginGuard(hosts, settings.allowed_origins),
         oauth=oauth,
-        impersonator=Impersonator(default) if settings.identity_mode == "impersonate" else None,
+        impersonator=Impersonator(
+            default,
+            user_prefix=settings.impersonate_user_prefix,
+            group_prefix=settings.impersonate_group_prefix,
+        )
+        if settings.identity_mode == "impersonate"
+        else None,
         clusters=ClusterRegistry.load(settings.clusters_file, kube_policy)
         if settings.clusters_file
         else None,

@@ -58,10 +58,9 @@ def at_cluster(
     if key is None:
         raise Unauthenticated("this server impersonates its callers at the cluster: authenticate first")
     identity = request.identity or Identity(method="api-key")
-    identity = replace(identity, impersonated_user=key.principal, impersonated_groups=identity.groups)
-    kubeconfig = state.impersonator.kubeconfig_for(
-        key.principal, identity.groups, request.request_id, base=named
-    )
+    user, groups = state.impersonator.names(key.principal, identity.groups)
+    identity = replace(identity, impersonated_user=user, impersonated_groups=groups)
+    kubeconfig = state.impersonator.kubeconfig_for(user, groups, request.request_id, base=named)
     return replace(request, identity=identity), kubeconfig
 
 

@@ -18,17 +18,43 @@ from typing import Any
 
 import yaml
 
-from k8s_mcp_server.errors import KubeconfigError
+from k8s_mcp_server.errors import KubeconfigError, ProxyError
 from k8s_mcp_server.kubeconfig import DefaultKubeconfig, Kubeconfig
 
 REQUEST_ID_EXTRA = "k8s-mcp-request-id"  # lower-case, no '/': an HTTP header name as it is
 
 
+class ReservedIdentity(ProxyError):
+    code = "reserved_identity"
+    status = 403
+
+
+# Kubernetes' own users and groups (system:masters is cluster-admin): no token or key may be one.
+RESERVED_PREFIX = "system:"
+
+
 class Impersonator:
-    def __init__(self, default: DefaultKubeconfig | None) -> None:
+    def __init__(
+        self, default: DefaultKubeconfig | None, *, user_prefix: str = "", group_prefix: str = ""
+    ) -> None:
         self._default = default
+        self.user_prefix = user_prefix
+        self.group_prefix = group_prefix
         self._lock = threading.Lock()
         self._parsed: dict[str, dict[str, Any]] = {}  # fingerprint -> document, one per credential
+
+    def names(self, principal: str, groups: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+        """The user and groups the cluster is told (with the configured prefixes, like the API
+        server's --oidc-username-prefix); Kubernetes' reserved `system:` names are refused."""
+        user = self.user_prefix + principal
+        told = tuple(self.group_prefix + group for group in groups)
+        if user.startswith(RESERVED_PREFIX) or any(group.startswith(RESERVED_PREFIX) for group in told):
+            raise ReservedIdentity(
+                "this server does not impersonate Kubernetes' reserved system: users or groups; "
+                "ask the operator to set K8S_MCP_IMPERSONATE_USER_PREFIX / _GROUP_PREFIX or fix the "
+                "identity provider's claims"
+            )
+        return user, told
 
     def kubeconfig_for(
         self, user: str, groups: Sequence[str], request_id: str, *, base: Kubeconfig | None = None
