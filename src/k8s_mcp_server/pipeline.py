@@ -309,6 +309,7 @@ class Pipeline:
         cluster = kubeconfig.cluster if kubeconfig else None
         try:
             gate = self._gate()
+            gate.check_requester(request)
             async with self.executor.admit(caller_key(request.principal, request.source_ip)):
                 known = self._known(parsed, kubeconfig, access)
                 try:
@@ -352,7 +353,7 @@ class Pipeline:
         then consume the approval (once) and return the decision the run is recorded with."""
         try:
             gate = self._gate()
-            approval = await gate.check(request, parsed, cluster)
+            approval = await gate.check(request, parsed, cluster, decision)
             await admission.enter_async_context(
                 self.executor.admit(caller_key(request.principal, request.source_ip))
             )

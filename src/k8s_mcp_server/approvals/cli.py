@@ -173,7 +173,8 @@ def _key(args: argparse.Namespace) -> str | None:
 
 
 def _failed(body: dict[str, Any], out: TextIO) -> int:
-    detail = body.get("detail") if isinstance(body.get("detail"), dict) else {}
+    found = body.get("detail")
+    detail: dict[str, Any] = found if isinstance(found, dict) else {}
     code, message = detail.get("code", "error"), detail.get("message", "the server refused")
     print(f"error: {message} ({code})", file=out)
     return EXIT_FAIL

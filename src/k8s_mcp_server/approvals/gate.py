@@ -23,7 +23,7 @@ from k8s_mcp_server.audit import AuditLog
 from k8s_mcp_server.audit.secrets import redact_command, redact_text
 from k8s_mcp_server.contracts import ClusterRef, CommandRequest, Decision, ParsedCommand, Transport
 from k8s_mcp_server.errors import AuditUnavailable, ProxyError
-from k8s_mcp_server.keys import ApiKey
+from k8s_mcp_server.keys import ANONYMOUS, ApiKey
 
 # While a caller waits for a decision, the store is read again this often (a decision made by
 # another server process on the same database is seen within it; this process's own decisions
@@ -93,6 +93,16 @@ class ApprovalGate:
 
     # -- the requester's side (called by the pipeline) -------------------------------------------
 
+    def check_requester(self, request: CommandRequest) -> None:
+        """An approval binds to who asked: anonymous callers (no API keys, no OAuth) are one shared
+        name, so nobody could be told apart from the requester. Refuse rather than hold it."""
+        if request.principal == ANONYMOUS:
+            raise ApprovalRefused(
+                "this command needs an approval, and approvals need named callers: the operator "
+                "configures API keys (K8S_MCP_API_KEYS_FILE, approvers with roles: [approver]) or OAuth",
+                code="approval_needs_identity",
+            )
+
     async def open(
         self,
         request: CommandRequest,
@@ -135,7 +145,11 @@ class ApprovalGate:
         raise ApprovalPending(approval, request.request_id)
 
     async def check(
-        self, request: CommandRequest, parsed: ParsedCommand, cluster: ClusterRef | None
+        self,
+        request: CommandRequest,
+        parsed: ParsedCommand,
+        cluster: ClusterRef | None,
+        decision: Decision | None = None,
     ) -> Approval:
         """The approved approval `request` names, if it fits this very request; waits (bounded) while
         it is pending and the request asked to. Raises with what differs or what became of it."""
@@ -149,7 +163,8 @@ class ApprovalGate:
                 code="approval_not_found",
                 status=404,
             )
-        differences = differs(approval, request, parsed, cluster)
+        rule = decision.approval.rule if decision is not None and decision.approval is not None else None
+        differences = differs(approval, request, parsed, cluster, rule)
         if differences:
             raise ApprovalRefused(
                 f"approval {approval.id} was given for another request: {'; '.join(differences)}. "
@@ -362,11 +377,20 @@ class ApprovalGate:
 
 
 def differs(
-    approval: Approval, request: CommandRequest, parsed: ParsedCommand, cluster: ClusterRef | None
+    approval: Approval,
+    request: CommandRequest,
+    parsed: ParsedCommand,
+    cluster: ClusterRef | None,
+    decision_rule: str | None = None,
 ) -> list[str]:
     """What differs between the approved request and this one, named without any value that
     could be secret (arguments are compared by digest)."""
     found = []
+    if decision_rule is not None and approval.rule != decision_rule:
+        found.append(
+            f"the policy now asks for an approval under rule {decision_rule}, not {approval.rule} "
+            "(the policy changed)"
+        )
     if approval.tool != parsed.tool:
         found.append(f"the tool differs (approved: {approval.tool}, this request: {parsed.tool})")
     fingerprint = cluster.fingerprint if cluster else None
