@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,6 +28,7 @@ from pydantic import AnyUrl
 from tests.api.identity_support import audit_records, call_tool, text_of
 from tests.conftest import server_env
 from tests.identity.test_tokens import hs256_with_public_key, tampered, unsigned
+from tests.support.clients import CLIENT_RUN_BOUND, CLIENTS, node_clients
 from tests.support.cluster import Cluster
 from tests.support.issuer import Issuer, SigningKey, running_issuer
 from tests.support.server import Server, free_port, start_server
@@ -535,3 +539,27 @@ def test_a_token_claiming_a_reserved_system_group_is_never_impersonated(setup: S
     assert detail["code"] == "reserved_identity"
     record = proxy_record(setup, detail["request_id"])
     assert record["decision"] == "rejected" and record["error_code"] == "reserved_identity"
+
+
+def test_the_typescript_sdks_oauth_client_gets_a_token_by_itself_and_calls_a_tool(setup: Setup) -> None:
+    """The client library the MCP Inspector and mcp-remote use, with no token given to it."""
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    setup.issuer.login = ("alice", ["dev-readers"])
+    arguments = json.dumps({"command": f"get secrets -n {setup.namespace}"})
+    done = subprocess.run(
+        ["node", str(CLIENTS / "ts_oauth_client.cjs"), f"{setup.server.url}/mcp", "kubectl", arguments],
+        capture_output=True,
+        text=True,
+        timeout=CLIENT_RUN_BOUND,
+        env={**os.environ, "NODE_PATH": str(node_clients())},
+    )
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert lines and "error" not in lines[-1], (lines, done.stderr[-2000:])
+    assert not lines[-1]["isError"] and "db-password" in lines[-1]["text"]
+    record = next(
+        r
+        for r in reversed(audit_records(setup.server))
+        if r["transport"] == "mcp" and r["event"] == "decision"
+    )
+    assert record["principal"] == "alice" and record["identity"]["client"] == lines[-1]["client_id"]
