@@ -1,9 +1,8 @@
 """Audit across replicas: each server process keeps its own hash-chained file. A replica killed with
 SIGKILL in the middle of requests loses no decision record (written and flushed before its command
-ran), its file still verifies, the other replica keeps serving, and `audit verify` on each file
-names the file, line and request of a record removed from the middle of either. (`audit verify A B`
-reads A and B as segments of one chain: verifying many chains at once is issue 18's item 3, not
-built yet.)"""
+ran), its file still verifies, the other replica keeps serving, and `audit verify --each` over both
+files (or their folder) reports each chain, naming the chain, line and request of a record removed
+from the middle of either."""
 
 from __future__ import annotations
 
@@ -34,9 +33,9 @@ def records(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def verify(*files: Path) -> subprocess.CompletedProcess[str]:
+def verify(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "k8s_mcp_server", "audit", "verify", *map(str, files)],
+        [sys.executable, "-m", "k8s_mcp_server", "audit", "verify", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=VERIFY_TIMEOUT,
@@ -127,19 +126,25 @@ def test_verify_over_both_replicas_files_names_the_file_and_line_of_a_removed_re
     finally:
         a.stop()
         b.stop()
-    # `audit verify` reads several files as the segments of ONE chain (oldest first): each replica's
-    # file is its own chain, so each is verified on its own
+    # each replica's file is its own chain: `--each` reports every one (plain `verify A B` would read
+    # A and B as segments of one chain)
+    both = verify("--each", a.audit_log, b.audit_log)
+    assert both.returncode == 0, both.stdout + both.stderr
     for server in (a, b):
-        out = verify(server.audit_log)
-        assert out.returncode == 0, out.stdout + out.stderr
+        assert f"{server.audit_log}: ok: " in both.stdout
+    assert "2 chains: 2 ok, 0 failed" in both.stdout
+    folder = verify("--each", a.audit_log.parent)  # a folder holding both (as a collector's would)
+    assert folder.returncode == 0 and "2 chains: 2 ok, 0 failed" in folder.stdout, folder.stdout
 
     lines = b.audit_log.read_text().splitlines(keepends=True)
     assert len(lines) >= 6
     removed = json.loads(lines[2])
     b.audit_log.write_text("".join(lines[:2] + lines[3:]))  # the third record of b's chain is gone
-    assert verify(a.audit_log).returncode == 0
-    broken = verify(b.audit_log)
-    assert broken.returncode != 0
-    report = broken.stdout + broken.stderr
-    assert f"{b.audit_log}:3:" in report  # the file and the line where the chain breaks
-    assert f"request_id={removed['request_id']}" in report  # the request whose record is gone
+    broken = verify("--each", a.audit_log.parent)
+    assert broken.returncode == 1
+    report = broken.stdout
+    assert f"{a.audit_log}: ok: " in report  # the other chain is reported intact
+    # the broken chain, the line where it breaks, and the request whose record is gone
+    assert f"{b.audit_log}: FAIL: {b.audit_log}:3: request_id={removed['request_id']}" in report
+    assert f"{b.audit_log}: (2 records before it are intact)" in report
+    assert "2 chains: 1 ok, 1 failed" in report

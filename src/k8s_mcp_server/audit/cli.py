@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import sys
@@ -43,6 +45,12 @@ def add_audit_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         metavar="FILE",
         help="the anchors file to check the set against (default with --rotated: FILE.anchors if it exists; "
         "give a copy kept outside the server to catch a rewritten anchors file)",
+    )
+    p.add_argument(
+        "--each",
+        action="store_true",
+        help="each FILE (or each *.jsonl in a FILE that is a folder) is its own chain, as the files of "
+        "several server processes or pods are: verify every one, one report line per chain",
     )
     p.set_defaults(func=cmd_verify)
 
@@ -88,6 +96,8 @@ def add_audit_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Exit 0 and print "ok: N records, last hash H" if the chain holds, else name the first bad record."""
+    if getattr(args, "each", False):
+        return _verify_each(args)
     files: list[Path] = []
     for path in args.files:
         files.extend(chain_files(path) if args.rotated else [path])
@@ -134,6 +144,30 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if anchors_file is None and args.rotated:
         print("note: no anchors file: a deleted oldest file or a cut-off end cannot be detected")
     return 0
+
+
+def _verify_each(args: argparse.Namespace) -> int:
+    """`verify --each`: every chain on its own (with --rotated: its FILE.N and FILE.anchors), each
+    report line prefixed by the chain's file; exit 1 if any chain fails, 2 if a file is missing."""
+    if args.anchor or args.anchors is not None:
+        print("error: --anchor/--anchors are one chain's evidence: verify that chain alone", file=sys.stderr)
+        return 2
+    chains: list[Path] = []
+    for path in args.files:
+        chains.extend(sorted(p for p in path.glob("*.jsonl") if p.is_file()) if path.is_dir() else [path])
+    if not chains:
+        print("error: no audit files (*.jsonl) in the folders given", file=sys.stderr)
+        return 2
+    worst, failed = 0, 0
+    for chain in chains:
+        report = io.StringIO()
+        with contextlib.redirect_stdout(report):
+            code = cmd_verify(argparse.Namespace(**{**vars(args), "files": [chain], "each": False}))
+        for line in report.getvalue().splitlines():
+            print(f"{safe_text(str(chain))}: {line}")
+        worst, failed = max(worst, code), failed + (code != 0)
+    print(f"{len(chains)} chains: {len(chains) - failed} ok, {failed} failed")
+    return worst
 
 
 def cmd_anchor(args: argparse.Namespace) -> int:
