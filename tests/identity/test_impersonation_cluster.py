@@ -110,6 +110,7 @@ class Setup:
     namespace: str
     identity_map: Path
     api_audit: Path | None
+    api_audit_start: int = 0  # the log's size when this module's server started: read only what follows
 
     def token(self, subject: str, groups: list[str], **extra: Any) -> str:
         return self.issuer.token(subject, audience=self.resource, groups=groups, azp="agent-app", **extra)
@@ -191,7 +192,8 @@ def setup(cluster: Cluster, standin_dir: Path, tmp_path_factory: pytest.TempPath
         }
         srv = start_server(tmp, env, name="impersonation", port=port)
         try:
-            yield Setup(srv, issuer, resource, namespace, identity_map, audit_path)
+            start = audit_path.stat().st_size if audit_path is not None and audit_path.exists() else 0
+            yield Setup(srv, issuer, resource, namespace, identity_map, audit_path, start)
         finally:
             srv.stop()
             cluster.kubectl_run("delete", "namespace", namespace, "--wait=false", check=False)
@@ -212,7 +214,13 @@ def api_audit_events(setup: Setup, request_id: str) -> list[dict[str, Any]]:
     """The API server's audit events of one proxy request (joined on the impersonated extra)."""
     assert setup.api_audit is not None
     events = []
-    for line in setup.api_audit.read_text().splitlines():
+    with setup.api_audit.open("rb") as log:
+        if log.seek(0, os.SEEK_END) >= setup.api_audit_start:  # smaller: rotated, read it all
+            log.seek(setup.api_audit_start)
+        else:
+            log.seek(0)
+        text = log.read().decode()
+    for line in text.splitlines():
         if request_id not in line:
             continue
         event = json.loads(line)
