@@ -302,6 +302,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
             totals["nonzero_exit"] += record.get("exit_code") not in (0, None)
             totals["timed_out"] += bool(record.get("timed_out"))
             continue
+        if record.get("event") in ("approved", "denied", "expired", "consumed"):
+            totals["approval_acts"] += 1  # an act on a request counted at its approval_requested
+            continue
         # An `event: refusals` record stands for `count` refused requests (audit/refusals.py).
         weight = record.get("count") if record.get("event") == "refusals" else 1
         weight = weight if isinstance(weight, int) and not isinstance(weight, bool) and weight > 0 else 1
