@@ -114,3 +114,45 @@ def test_over_mcp_a_pending_approval_is_a_non_error_result_and_the_approved_comm
     mine = [r for r in records(setup.server) if r.get("approval_id") == approval["id"]]
     assert {"approval_requested", "approved", "consumed", "completion"} <= {r["event"] for r in mine}
     assert all(r["transport"] == "mcp" for r in mine if r["principal"] == "agent")
+
+
+def test_over_mcp_a_denied_approval_is_refused_with_the_reason_and_an_expired_one_is_refused(
+    setup: Setup, cluster: Cluster
+) -> None:
+    agent = setup.keys.headers("agent", **{"X-Kubeconfig": cluster.admin_b64()})
+    scale = f"scale deploy/api --replicas=6 -n {setup.namespace}"
+    before = replicas(cluster, setup.namespace)
+    asked = asyncio.run(call_tool(setup.server.url, agent, "kubectl", {"command": scale}))
+    denied_id = asked.structuredContent["approval"]["id"]  # type: ignore[index]
+    denied = httpx.post(
+        f"{setup.server.url}/approvals/{denied_id}/deny",
+        json={"reason": "six is too many"},
+        headers=setup.keys.headers("carol"),
+    )
+    assert denied.status_code == 200, denied.text
+    refused = asyncio.run(
+        call_tool(setup.server.url, agent, "kubectl", {"command": scale, "approval_id": denied_id})
+    )
+    assert refused.isError
+    assert "approval_denied" in text_of(refused) and "carol: six is too many" in text_of(refused)
+    assert replicas(cluster, setup.namespace) == before
+
+    label = f"label deploy/api tier=web --overwrite -n {setup.namespace}"
+    short = asyncio.run(call_tool(setup.server.url, agent, "kubectl", {"command": label}))
+    short_id = short.structuredContent["approval"]["id"]  # type: ignore[index]
+    status = "pending"
+    for _ in range(100):  # the rule's ttl is 1 s; the long-poll answers once it is no longer pending
+        shown = httpx.get(
+            f"{setup.server.url}/approvals/{short_id}",
+            params={"wait": 2},
+            headers=setup.keys.headers("bob"),
+            timeout=60,
+        )
+        status = shown.json()["approval"]["status"]
+        if status != "pending":
+            break
+    assert status == "expired"
+    late = asyncio.run(
+        call_tool(setup.server.url, agent, "kubectl", {"command": label, "approval_id": short_id})
+    )
+    assert late.isError and "approval_expired" in text_of(late)
