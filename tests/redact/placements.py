@@ -164,10 +164,11 @@ def _last_applied(key: str, value: str) -> dict[str, Any]:
 
 def _events(value: str) -> str:
     message = value.replace("\n", " ")
+    pod = "pod/payments-api-7c9d8f6b5d-x2kqz"
     return (
         "LAST SEEN   TYPE      REASON      OBJECT                              MESSAGE\n"
-        "3m          Normal    Scheduled   pod/payments-api-7c9d8f6b5d-x2kqz   Successfully assigned payments\n"
-        f"2m          Warning   Failed      pod/payments-api-7c9d8f6b5d-x2kqz   Error: upstream rejected {message}\n"
+        f"3m          Normal    Scheduled   {pod}   Successfully assigned payments\n"
+        f"2m          Warning   Failed      {pod}   Error: upstream rejected {message}\n"
     )
 
 
