@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from k8s_mcp_server.api.auth import Authenticator
 from k8s_mcp_server.contracts import CommandRequest, Identity
 from k8s_mcp_server.errors import KubeconfigError, Unauthenticated
 from k8s_mcp_server.identity.clusters import ClusterRegistry, UnknownCluster
@@ -14,7 +13,8 @@ from k8s_mcp_server.identity.tokens import looks_like_jwt
 from k8s_mcp_server.keys import ApiKey
 from k8s_mcp_server.kubeconfig import Kubeconfig
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the api package imports this module
+    from k8s_mcp_server.api.auth import Authenticator
     from k8s_mcp_server.api.state import AppState
 
 
