@@ -3,6 +3,7 @@ the requester cannot approve, another approver does, the continue runs once and 
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 import uuid
@@ -220,3 +221,21 @@ def test_a_restart_between_request_and_approval_keeps_the_approval(setup: Setup,
         check=False,
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_the_preview_is_redacted_like_any_output(setup: Setup, cluster: Cluster) -> None:
+    canary = "approval-canary-" + uuid.uuid4().hex
+    cluster.kubectl_run(
+        "create", "secret", "generic", "db", f"--from-literal=password={canary}", "-n", setup.namespace
+    )
+    agent = setup.keys.headers("agent", **{"X-Kubeconfig": cluster.admin_b64()})
+    asked = run(setup.server, f"label secret db tier=web -n {setup.namespace}", agent)
+    assert asked.status_code == 202, asked.text
+    preview = asked.json()["approval"]["preview"]
+    assert preview["available"] and "tier: web" in preview["output"]
+    encoded = base64.b64encode(canary.encode()).decode()
+    stored = [f.read_bytes().decode("latin-1") for f in setup.tmp.glob("approvals.sqlite3*")]
+    assert stored  # the store (and its WAL) beside the audit log
+    for text in (asked.text, setup.server.audit_log.read_text(), *stored):
+        assert canary not in text and encoded not in text
+    assert "REDACTED" in preview["output"]
