@@ -10,12 +10,13 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from k8s_mcp_server.identity.jwks import DiscoveredKeys, IssuerUnavailable
+from k8s_mcp_server.identity.jwks import DiscoveredKeys, FileKeys, IssuerUnavailable
 from k8s_mcp_server.identity.tokens import InvalidToken, TokenVerifier, looks_like_jwt
 from tests.support.issuer import Issuer, SigningKey, running_issuer
 
@@ -227,3 +228,17 @@ def test_only_jwt_shaped_bearer_tokens_take_the_oauth_path() -> None:
     assert not looks_like_jwt("kms_" + "A" * 43)
     assert not looks_like_jwt("a.b")
     assert not looks_like_jwt("a.b.c.d")
+
+
+async def test_a_static_jwks_file_is_re_read_when_the_key_in_it_is_rotated(tmp_path: Path) -> None:
+    issuer = Issuer(url="https://idp.example.com", keys=[SigningKey.new()])
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(issuer.jwks()))
+    keys = FileKeys(issuer.url, path, check_interval=0)
+    check = TokenVerifier(sources=[keys], audience=AUDIENCE, algorithms=("RS256",), leeway=5.0)
+    assert (await check.verify(issuer.token("a", audience=AUDIENCE))).principal == "a"
+    issuer.rotate()
+    replacement = tmp_path / "jwks.json.new"
+    replacement.write_text(json.dumps(issuer.jwks()))
+    replacement.replace(path)
+    assert (await check.verify(issuer.token("b", audience=AUDIENCE))).principal == "b"
