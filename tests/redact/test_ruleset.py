@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -178,3 +179,12 @@ def test_a_key_at_line_start_takes_the_rest_of_its_line() -> None:
     assert re.search("horse", "log password=correct horse")  # mid-line: the value ends at the space
     [(start, end, _rule)] = ruleset().spans("log password=correct horse")
     assert "log password=correct horse"[start:end] == "correct"
+
+
+def test_a_json_value_inside_json_inside_a_json_string_is_redacted_whole() -> None:
+    inner = json.dumps({"pw": 'Hunter2"quoted"tail', "key": "-----BEGIN X-----\nAAAA\n"})
+    text = json.dumps({"a": json.dumps({"DB_PASSWORD": inner})})  # last-applied of a ConfigMap, as JSON
+    [(start, end, rule)] = ruleset().spans(text)
+    assert rule == "name-bound"
+    rest = text[:start] + text[end:]
+    assert "Hunter2" not in rest and "tail" not in rest and "AAAA" not in rest
