@@ -30,6 +30,11 @@ def prepare(app: FastAPI, settings: Settings, *, console: TextIO | None = None) 
         )
     requestlog.configure(console)
     logging.getLogger("k8s_mcp_server").setLevel(logging.INFO)  # reloads and start-up notes are shown
+    root = logging.getLogger()
+    if not root.handlers:  # else only warnings would reach the console (logging's last resort)
+        handler = logging.StreamHandler(console)
+        handler.setFormatter(logging.Formatter("%(levelname)s:%(name)s: %(message)s"))
+        root.addHandler(handler)
     console.write(banner(state, settings))
     console.flush()
     return None
