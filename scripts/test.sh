@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh -- the whole gate, as CI runs it: install, lint, type-check, then every test (unit and
 # integration). The integration tests start the project's real Kubernetes control plane
-# (scripts/cluster.sh; built once, ~10-13 min on a fresh machine, then cached in ~/.cache), unless
+# (scripts/cluster.sh; built once, 644 s on a 2-core machine, then cached in ~/.cache), unless
 # K8S_MCP_TEST_KUBECONFIG points them at an existing cluster; likewise a real PostgreSQL
 # (scripts/postgres.sh), unless K8S_MCP_TEST_DATABASE_URL names one. Extra arguments go to pytest.
 set -euo pipefail
