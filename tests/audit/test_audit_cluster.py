@@ -55,8 +55,11 @@ def loaded(
     tmp = tmp_path_factory.mktemp("audit-load")
     env = {
         **server_env(cluster, standin_dir, REPO / "policies" / "default.yaml"),
-        # room for every client at once: this test is about the audit log, not about 429 busy
+        # room for every client at once, all of them one anonymous caller: this test is about the
+        # audit log, not about 429 busy or rate_limited
         "K8S_MCP_MAX_QUEUE": str(CLIENTS * 2),
+        "K8S_MCP_MAX_PER_CALLER": str(CLIENTS * 2),
+        "K8S_MCP_RATE_LIMIT_PER_MINUTE": "0",
     }
     srv = start_server(tmp, env, name="load")
     rng = random.Random(5)  # noqa: S311 - a reproducible mix, not a secret
