@@ -192,7 +192,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("%s withheld: %s", tool, reason)
         refusals = state.refusals
         flushing = asyncio.create_task(refusals.run()) if refusals is not None else None
+        approvals = state.pipeline.approvals
+        sweeping = asyncio.create_task(approvals.sweep_forever()) if approvals is not None else None
         yield
+        if sweeping is not None:
+            sweeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeping
         if flushing is not None and refusals is not None:
             flushing.cancel()
             with contextlib.suppress(asyncio.CancelledError):

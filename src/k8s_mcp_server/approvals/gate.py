@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -32,6 +33,10 @@ POLL_INTERVAL = 1.0
 # A decision's reason is shown to the requester and written to the audit log: a sentence, not a file.
 MAX_REASON_CHARS = 1000
 APPROVER_ROLE = "approver"
+# How often the server expires (and audits) approvals nobody touched after their ttl.
+SWEEP_INTERVAL = 30.0
+
+log = logging.getLogger(__name__)
 
 
 class ApprovalPending(ProxyError):
@@ -320,6 +325,16 @@ class ApprovalGate:
             changed = self._event()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), timeout=min(POLL_INTERVAL, remaining))
+
+    async def sweep_forever(self, interval: float = SWEEP_INTERVAL) -> None:
+        """Expire overdue approvals every `interval` seconds (so `expired` is audited even for an
+        approval nobody looks at again), until cancelled; a failing round is logged and retried."""
+        while True:
+            await asyncio.sleep(interval)
+            try:  # shielded: a cancel (shutdown) does not split an expiry from its audit record
+                await asyncio.shield(self.sweep())
+            except Exception:  # the store is unreadable now: the next round tries again
+                log.exception("approvals: the expiry sweep failed")
 
     async def sweep(self) -> int:
         """Expire (and audit) every approval past its time; returns how many this call expired."""
