@@ -69,11 +69,21 @@ def overview(
 
 
 def timeline(audit_log: Path, request_id: str) -> list[dict[str, Any]]:
-    """Every record of one request (decision, approval events, completion), in chain order."""
-    filt = RecordFilter(request_id=request_id)
+    """Every record of one request, in chain order: its decision, the approval it asked for (requested,
+    approved or denied, expired, consumed: records of the approval's id), the request that continued it
+    and that one's completion."""
+    files = chain_files(audit_log)
+    requests, approvals = {request_id}, set()
+    for record in iter_records(files):  # first pass: which approval, and which request continued it
+        if record.get("request_id") in requests and isinstance(record.get("approval_id"), str):
+            approvals.add(record["approval_id"])
+        if record.get("approval_id") in approvals and isinstance(record.get("request_id"), str):
+            requests.add(record["request_id"])
+        if len(requests) > MAX_ROWS:
+            break
     found: list[dict[str, Any]] = []
-    for record in iter_records(chain_files(audit_log)):
-        if filt.matches(record) or record.get("approval_request_id") == request_id:
+    for record in iter_records(files):
+        if record.get("request_id") in requests or record.get("approval_id") in approvals:
             found.append(record)
             if len(found) >= MAX_ROWS:
                 break

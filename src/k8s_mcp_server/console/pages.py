@@ -13,6 +13,7 @@ import contextlib
 import hmac
 import logging
 import secrets
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -184,7 +185,7 @@ def console_router(state: Any, audit_log: Path) -> APIRouter:
             )
             _cookie(response, request, LOGIN_COOKIE, token, max_age=600)
             return response
-        sid, _session = sessions.start(found.principal, frozenset(found.roles))
+        sid, _session = sessions.start(found.principal, frozenset(found.roles), found)
         log.info("console: %s signed in", found.principal)
         signed_in = _redirect("/console")
         _cookie(signed_in, request, COOKIE, sid, max_age=MAX_SECONDS)
@@ -338,7 +339,57 @@ def console_router(state: Any, audit_log: Path) -> APIRouter:
             proposed=proposed,
         )
 
+    @router.get("/approvals", response_class=HTMLResponse)
+    async def approvals(request: Request) -> Response:
+        session = gate(request, "approver")
+        if not isinstance(session, Session):
+            return session
+        store = getattr(state.pipeline, "approvals", None)
+        if store is None:
+            return page(request, "refused.html", 404, message="approvals are not configured", session=session)
+        pending = await store.list(session.key, statuses=("pending",), limit=100)
+        history = await store.list(
+            session.key, statuses=("approved", "denied", "expired", "consumed"), limit=50
+        )
+        return page(request, "approvals.html", session=session, pending=pending, history=history, iso=_iso)
+
+    @router.post("/approvals/{approval_id}", response_class=HTMLResponse)
+    async def act(
+        request: Request,
+        approval_id: str,
+        action: str = Form(default="", max_length=16),
+        reason: str = Form(default="", max_length=2048),
+        csrf: str = Form(default="", max_length=128),
+    ) -> Response:
+        session = gate(request, "approver", post=True, csrf=csrf)
+        if not isinstance(session, Session):
+            return session
+        store = getattr(state.pipeline, "approvals", None)
+        if store is None or action not in ("approve", "deny"):
+            return page(
+                request, "refused.html", 400, message="approve or deny a configured approval", session=session
+            )
+        try:
+            await store.decide(
+                approval_id[:64],
+                session.key,
+                approve=action == "approve",
+                reason=reason.strip() or None,
+                request_id=str(uuid.uuid4()),
+                transport="rest",
+                source_ip=request.client.host if request.client else None,
+            )
+        except ProxyError as exc:
+            return page(request, "refused.html", exc.status, message=exc.message, session=session)
+        return _redirect("/console/approvals")
+
     return router
+
+
+def _iso(moment: float | None) -> str:
+    if moment is None:
+        return "-"
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 _FILTERS = ("principal", "tool", "decision", "rule", "namespace", "cluster", "since", "until")

@@ -12,6 +12,7 @@ import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 COOKIE = "k8s_mcp_console"
 LOGIN_COOKIE = "k8s_mcp_console_login"
@@ -24,6 +25,7 @@ MAX_SESSIONS = 1024
 class Session:
     principal: str
     roles: frozenset[str]
+    key: Any = None  # the API key entry signed in with (acts such as approving are done as it)
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     started: float = field(default_factory=time.monotonic)
     seen: float = field(default_factory=time.monotonic)
@@ -38,9 +40,9 @@ class Sessions:
     def __init__(self) -> None:
         self._by_id: OrderedDict[str, Session] = OrderedDict()
 
-    def start(self, principal: str, roles: frozenset[str]) -> tuple[str, Session]:
+    def start(self, principal: str, roles: frozenset[str], key: Any = None) -> tuple[str, Session]:
         sid = secrets.token_urlsafe(32)
-        session = Session(principal=principal, roles=roles)
+        session = Session(principal=principal, roles=roles, key=key)
         self._by_id[sid] = session
         while len(self._by_id) > MAX_SESSIONS:
             self._by_id.popitem(last=False)
