@@ -50,6 +50,7 @@ from k8s_mcp_server.pipeline import Pipeline, PolicyDenied
 from k8s_mcp_server.policy import CompiledPolicy, PolicyStore
 from k8s_mcp_server.redact import Redactor
 from k8s_mcp_server.redact.provenance import SecretValues
+from k8s_mcp_server.redact.ruleset import ruleset
 from k8s_mcp_server.settings import Settings
 from k8s_mcp_server.state import shared_buckets
 from k8s_mcp_server.state.pgapprovals import approval_store
@@ -188,6 +189,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(ruleset)  # compile the redaction rules now, not in the first request
         for tool, reason in (await state.check_grammars()).items():
             log.warning("%s withheld: %s", tool, reason)
         refusals = state.refusals
