@@ -35,7 +35,12 @@ def ran(request: CommandRequest, done: Completed, seconds: float) -> None:
 def refused(request: CommandRequest, exc: ProxyError, seconds: float) -> None:
     _emit(
         request,
-        decision="deny" if isinstance(exc, PolicyDenied) else "rejected",
+        # a command waiting for an approver (approvals/) was not refused: it is pending
+        decision="deny"
+        if isinstance(exc, PolicyDenied)
+        else "approve"
+        if exc.code == "approval_pending"
+        else "rejected",
         rule=exc.rule if isinstance(exc, PolicyDenied) else None,
         code=exc.code,
         exit_code=None,
