@@ -79,14 +79,16 @@ def test_a_full_disk_from_the_start_refuses_a_create_with_503_and_nothing_is_cre
     assert_refused_and_absent(started[0], cluster)  # and it stays closed, request after request
 
 
-def test_an_audit_directory_that_cannot_exist_refuses_a_create_with_503(
-    tmp_path: Path, permissive_env: dict[str, str], cluster: Cluster, started: list[Server]
+def test_an_audit_directory_that_cannot_exist_stops_the_server_at_start_naming_the_file(
+    tmp_path: Path, permissive_env: dict[str, str]
 ) -> None:
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("a file where the audit directory should be\n")
     env = {**permissive_env, "K8S_MCP_AUDIT_LOG": str(blocker / "audit.jsonl")}
-    started.append(start_server(tmp_path, env))
-    assert_refused_and_absent(started[0], cluster)
+    # `serve` opens what it writes beside the audit file before it listens: nothing is ever served
+    with pytest.raises(RuntimeError, match="server exited with 2") as info:
+        start_server(tmp_path, env)
+    assert "cannot start: " in str(info.value) and str(blocker) in str(info.value)
 
 
 @pytest.mark.parametrize("fsync", ["true", "false"])
