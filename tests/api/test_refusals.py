@@ -138,3 +138,17 @@ async def test_a_request_the_client_abandons_before_any_answer_is_counted_as_no_
     assert (record["event"], record["status"], record["source_ip"], record["route"]) == (
         "refusals", 400, "10.3.3.3", "/tools/kubectl",
     )  # fmt: skip
+
+
+async def test_an_mcp_request_that_is_not_json_rpc_is_counted_under_mcp(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    res = await http.post(
+        "/mcp",
+        content=b"{not json " + CANARY.encode(),
+        headers={"content-type": "application/json", "accept": "application/json, text/event-stream"},
+    )
+    assert res.status_code == 400
+    [record] = records(app)
+    assert (record["transport"], record["route"], record["error_code"]) == ("mcp", "/mcp", "bad_request")
+    assert CANARY not in json.dumps(record)

@@ -239,7 +239,7 @@ def test_an_mcp_request_with_a_wrong_api_key_is_audited_once_without_the_key(srv
         timeout=60,
     )
     assert res.status_code == 401
-    rid = res.json()["detail"]["request_id"]
+    rid = res.json()["error"]["data"]["request_id"]  # a JSON-RPC error carrying the REST detail
     log = srv.audit_log.read_text()
     new = [json.loads(line) for line in log.splitlines()[before:]]
     mine = [r for r in new if r["request_id"] == rid]

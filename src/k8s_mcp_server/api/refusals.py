@@ -98,7 +98,11 @@ def _code(status: int | None, body: bytes) -> str:
     if status is None:
         return "no_response"
     try:
-        detail = json.loads(body).get("detail")
+        answer = json.loads(body)
+        detail = answer.get("detail")  # REST
+        if not isinstance(detail, dict):  # MCP: a JSON-RPC error carrying the REST detail as its data
+            error = answer.get("error")
+            detail = error.get("data") if isinstance(error, dict) else None
         code = detail.get("code") if isinstance(detail, dict) else None
     except (ValueError, AttributeError):
         code = None
