@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +99,34 @@ def test_an_allowed_command_without_a_kubeconfig_is_refused_with_what_to_send(se
     assert [(r["event"], r["decision"], r["error_code"]) for r in records] == [
         ("decision", "rejected", "kubeconfig_required")
     ]
+
+
+def test_a_call_whose_client_goes_away_still_gets_its_completion_record(
+    server: Server, admin_headers: dict[str, str]
+) -> None:
+    marker = f"cancelled-{uuid.uuid4().hex[:10]}"
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "kubectl", "arguments": {"command": f"get ns -w -l x={marker}", "timeout": 60}},
+    }
+    headers = {
+        **admin_headers,
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2025-06-18",
+    }
+    with pytest.raises(httpx.ReadTimeout):  # the client gives up and closes the connection
+        httpx.post(f"{server.url}/mcp", json=call, headers=headers, timeout=httpx.Timeout(30, read=2))
+    records: list[dict[str, Any]] = []
+    for _ in range(100):  # the completion is written once the server has stopped the command
+        records = [
+            r
+            for r in map(json.loads, server.audit_log.read_text().splitlines())
+            if marker in r.get("command", "")
+        ]
+        if any(r["event"] == "completion" for r in records):
+            break
+        time.sleep(0.1)
+    assert [(r["event"], r["decision"]) for r in records] == [("decision", "allow"), ("completion", "allow")]
+    assert records[1]["error_code"] == "cancelled" and records[1]["exit_code"] is None
