@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-from k8s_mcp_server.approvals.gate import ApprovalGate, ApprovalPending
+from k8s_mcp_server.approvals.gate import ApprovalGate, ApprovalPending, ApprovalsUnavailable
 from k8s_mcp_server.approvals.preview import preview as approval_preview
 from k8s_mcp_server.audit import (
     AuditLog,
@@ -289,10 +289,9 @@ class Pipeline:
 
     def _gate(self) -> ApprovalGate:
         if self.approvals is None:
-            raise ProxyError(
+            raise ApprovalsUnavailable(
                 "this command needs an approval and this server keeps no approvals store: ask the "
-                "operator to configure one (K8S_MCP_APPROVALS_DB)",
-                code="approvals_unavailable",
+                "operator to configure one (K8S_MCP_APPROVALS_DB)"
             )
         return self.approvals
 
@@ -415,21 +414,6 @@ class Pipeline:
                         reason=exc.message,
                     )
                 )
-            raise
-        except asyncio.CancelledError:
-            # the caller cancelled or went away (MCP notifications/cancelled, a closed connection): the
-            # executor has stopped the command; the decision still gets its completion, written even
-            # though this task is being cancelled
-            record = not_run_record(
-                request=request,
-                parsed=parsed,
-                decision=decision,
-                cluster=cluster,
-                error_code="cancelled",
-                reason="the caller cancelled the request or went away; the command was stopped",
-            )
-            with contextlib.suppress(AuditUnavailable):
-                await asyncio.shield(self.audit.awrite(record))
             raise
 
     async def _redact(

@@ -1,12 +1,17 @@
-"""Approvals nobody touches after their ttl are expired by the server's sweep, and audited once."""
+"""Approvals nobody touches after their ttl are expired by the server's sweep, and audited once;
+a store that fails answers approvals_unavailable."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from pathlib import Path
 
+import pytest
+
 from k8s_mcp_server.approvals import ApprovalGate, SqliteApprovalStore
+from k8s_mcp_server.approvals.gate import ApprovalsUnavailable
 from k8s_mcp_server.audit import AuditLog
 from tests.approvals.test_store import pending
 
@@ -48,3 +53,15 @@ def test_the_background_sweep_runs_until_cancelled(tmp_path: Path) -> None:
     asyncio.run(until_expired())
     audit.close()
     assert len(expired_records(tmp_path / "audit.jsonl")) == 1
+
+
+class BrokenStore(SqliteApprovalStore):
+    def get(self, approval_id: str) -> None:  # type: ignore[override]
+        raise sqlite3.OperationalError("disk I/O error")
+
+
+def test_a_store_that_fails_is_approvals_unavailable_not_a_server_error(tmp_path: Path) -> None:
+    gate = ApprovalGate(BrokenStore(tmp_path / "a.sqlite3"), AuditLog(tmp_path / "audit.jsonl"), max_wait=1)
+    with pytest.raises(ApprovalsUnavailable) as info:
+        asyncio.run(gate.get("apr-1", None))
+    assert info.value.status == 503 and "disk I/O" not in info.value.message

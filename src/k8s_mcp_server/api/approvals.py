@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from k8s_mcp_server.api.compose import authenticate
 from k8s_mcp_server.api.state import AppState
 from k8s_mcp_server.approvals import Approval, ApprovalGate
-from k8s_mcp_server.approvals.gate import ApprovalRefused
+from k8s_mcp_server.approvals.gate import ApprovalRefused, ApprovalsUnavailable
 from k8s_mcp_server.approvals.model import STATUSES, Status
 from k8s_mcp_server.contracts import CommandRequest
 from k8s_mcp_server.errors import ProxyError
@@ -113,7 +113,7 @@ async def _caller(request: Request) -> tuple[AppState, ApprovalGate, ApiKey, Com
     key = await authenticate(state, request.headers.get("authorization"), probe)
     gate = state.pipeline.approvals
     if gate is None:
-        raise ProxyError("this server keeps no approvals store", code="approvals_unavailable")
+        raise ApprovalsUnavailable("this server keeps no approvals store (K8S_MCP_APPROVALS_DB)")
     if key is None:
         exc = ApprovalRefused(
             "approvals are seen and decided by named principals: configure API keys (an approver's "

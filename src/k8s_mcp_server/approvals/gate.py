@@ -12,10 +12,11 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from k8s_mcp_server.approvals.model import Approval, Preview, Status, argv_digest, iso
 from k8s_mcp_server.approvals.records import Act, act_record, requested_record
@@ -37,6 +38,7 @@ APPROVER_ROLE = "approver"
 SWEEP_INTERVAL = 30.0
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 class ApprovalPending(ProxyError):
@@ -69,6 +71,13 @@ def how_to_continue(approval: Approval) -> str:
         f"GET /approvals/{approval.id}?wait=SECONDS. The approval is used once and expires at "
         f"{iso(approval.expires_at)}"
     )
+
+
+class ApprovalsUnavailable(ProxyError):
+    """No approvals store, or one that cannot be used now: nothing is held and nothing runs."""
+
+    code = "approvals_unavailable"
+    status = 503
 
 
 class ApprovalRefused(ProxyError):
@@ -146,7 +155,7 @@ class ApprovalGate:
                 request=request, parsed=parsed, decision=decision, cluster=cluster, approval=approval
             )
         )
-        await asyncio.to_thread(self.store.create, approval)
+        await self._io(self.store.create, approval)
         raise ApprovalPending(approval, request.request_id)
 
     async def check(
@@ -189,7 +198,7 @@ class ApprovalGate:
         """Use the approval once (atomically: of 50 concurrent continues one wins), audit `consumed`,
         and return the decision the run is recorded with."""
         now = self.clock()
-        won = await asyncio.to_thread(self.store.consume, approval.id, request_id=request.request_id, now=now)
+        won = await self._io(self.store.consume, approval.id, request_id=request.request_id, now=now)
         if not won:
             latest = await self._current(approval.id)
             refused_because(latest or replace(approval, status="consumed"))
@@ -206,7 +215,7 @@ class ApprovalGate:
         try:
             await self.audit.awrite(record)
         except AuditUnavailable:
-            await asyncio.to_thread(self.store.unconsume, approval.id, request_id=request.request_id)
+            await self._io(self.store.unconsume, approval.id, request_id=request.request_id)
             raise
         self._notify()
         by = approval.decided_by or "?"
@@ -292,7 +301,7 @@ class ApprovalGate:
         try:
             await self.audit.awrite(record)
         except AuditUnavailable:
-            await asyncio.to_thread(self.store.undecide, approval.id, by=actor.principal)
+            await self._io(self.store.undecide, approval.id, by=actor.principal)
             raise
         self._notify()
         return decided
@@ -311,7 +320,7 @@ class ApprovalGate:
         own = (
             None if is_approver(viewer) or getattr(viewer, "identity", None) is not None else viewer.principal
         )
-        found = await asyncio.to_thread(self.store.search, statuses=statuses, principal=own, limit=limit)
+        found = await self._io(self.store.search, statuses=statuses, principal=own, limit=limit)
         return [a for a in found if may_see(viewer, a)]
 
     async def wait(self, approval_id: str, seconds: float) -> Approval | None:
@@ -338,7 +347,7 @@ class ApprovalGate:
 
     async def sweep(self) -> int:
         """Expire (and audit) every approval past its time; returns how many this call expired."""
-        ids = await asyncio.to_thread(self.store.overdue, self.clock())
+        ids = await self._io(self.store.overdue, self.clock())
         count = 0
         for approval_id in ids:
             if await self._expire(approval_id):
@@ -351,20 +360,20 @@ class ApprovalGate:
         """The stored approval, expired first (and audited once) when its time has passed."""
         if not approval_id or len(approval_id) > 64:
             return None
-        approval = await asyncio.to_thread(self.store.get, approval_id)
+        approval = await self._io(self.store.get, approval_id)
         if (
             approval is not None
             and approval.status in ("pending", "approved")
             and approval.expires_at <= self.clock()
         ):
             await self._expire(approval_id)
-            approval = await asyncio.to_thread(self.store.get, approval_id)
+            approval = await self._io(self.store.get, approval_id)
         return approval
 
     async def _expire(self, approval_id: str) -> bool:
-        if not await asyncio.to_thread(self.store.expire, approval_id, now=self.clock()):
+        if not await self._io(self.store.expire, approval_id, now=self.clock()):
             return False  # another caller (or replica) expired it and wrote the record
-        approval = await asyncio.to_thread(self.store.get, approval_id)
+        approval = await self._io(self.store.get, approval_id)
         if approval is not None:
             record = act_record(
                 act="expired",
@@ -379,6 +388,18 @@ class ApprovalGate:
                 await self.audit.awrite(record)
         self._notify()
         return True
+
+    async def _io(self, call: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        """A store call in a worker thread; a store that cannot be used is `approvals_unavailable`
+        (503: nothing is held, nothing runs), never an unhandled database error."""
+        try:
+            return await asyncio.to_thread(call, *args, **kwargs)
+        except (sqlite3.Error, OSError) as exc:
+            log.error("approvals: the store failed: %s", type(exc).__name__)
+            raise ApprovalsUnavailable(
+                f"the approvals store cannot be used now ({type(exc).__name__}): nothing was held or "
+                "run; the operator checks K8S_MCP_APPROVALS_DB and the server log"
+            ) from None
 
     def _event(self) -> asyncio.Event:
         if self._changed is None:
