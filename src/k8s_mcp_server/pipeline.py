@@ -415,6 +415,21 @@ class Pipeline:
                     )
                 )
             raise
+        except asyncio.CancelledError:
+            # the caller cancelled or went away (MCP notifications/cancelled, a closed connection): the
+            # executor has stopped the command; the decision still gets its completion, written even
+            # though this task is being cancelled
+            record = not_run_record(
+                request=request,
+                parsed=parsed,
+                decision=decision,
+                cluster=cluster,
+                error_code="cancelled",
+                reason="the caller cancelled the request or went away; the command was stopped",
+            )
+            with contextlib.suppress(AuditUnavailable):
+                await asyncio.shield(self.audit.awrite(record))
+            raise
 
     async def _redact(
         self,
