@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     audit_fsync: bool = True
     audit_stdout: bool = False
     audit_max_bytes: int = Field(default=100 * 1024 * 1024, ge=0)  # rotate past this size; 0 = never
+    # this process's chain name in every audit record (the chart: the pod's name), so the records of a
+    # fleet merged by a collector split back into one chain per pod (`audit split`); unset: no field
+    audit_chain_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
     api_keys_file: Path | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)

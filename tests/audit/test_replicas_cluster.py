@@ -148,3 +148,53 @@ def test_verify_over_both_replicas_files_names_the_file_and_line_of_a_removed_re
     assert f"{b.audit_log}: FAIL: {b.audit_log}:3: request_id={removed['request_id']}" in report
     assert f"{b.audit_log}: (2 records before it are intact)" in report
     assert "2 chains: 1 ok, 1 failed" in report
+
+
+def test_the_replicas_stdout_merged_splits_into_their_chains_which_verify(
+    cluster: Cluster, standin_dir: Path, tmp_path: Path, pg_url: str
+) -> None:
+    """What a node's collector sees: each pod's stdout (its audit records, one chain named by
+    K8S_MCP_AUDIT_CHAIN_ID) beside its stderr log; merged, split by chain, each chain verifies and
+    holds every record its pod wrote to its own file."""
+    keys = tmp_path / "keys.yaml"
+    write_keys(keys, [("ci-bot", KEY, None)])
+    env = server_env(cluster, standin_dir, REPO / "policies" / "default.yaml")
+    env |= {
+        "K8S_MCP_API_KEYS_FILE": str(keys),
+        "K8S_MCP_DATABASE_URL": pg_url,
+        "K8S_MCP_AUDIT_STDOUT": "true",
+    }
+    servers = []
+    for name in ("pod-a", "pod-b"):
+        servers.append(start_server(tmp_path, {**env, "K8S_MCP_AUDIT_CHAIN_ID": name}, name=name))
+    try:
+        for server in (*servers, *servers):
+            assert get_ns(server, cluster).status_code == 200
+    finally:
+        for server in servers:
+            server.stop()
+    merged = tmp_path / "collected.log"  # stdout and stderr of both, as the server logs hold them
+    merged.write_bytes(b"".join(server.log_path.read_bytes() for server in servers))
+    split = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "k8s_mcp_server",
+            "audit",
+            "split",
+            str(merged),
+            "--out",
+            str(tmp_path / "chains"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=VERIFY_TIMEOUT,
+        check=False,
+    )
+    assert split.returncode == 0, split.stderr
+    for server, name in zip(servers, ("pod-a", "pod-b"), strict=True):
+        shipped = (tmp_path / "chains" / f"{name}.jsonl").read_bytes()
+        assert shipped == server.audit_log.read_bytes()  # the stream carried the file, byte for byte
+        assert all(r["chain"] == name for r in records(server.audit_log))
+    each = verify("--each", tmp_path / "chains")
+    assert each.returncode == 0 and "2 chains: 2 ok, 0 failed" in each.stdout, each.stdout

@@ -174,6 +174,8 @@ def test_the_root_filesystem_is_read_only_and_every_writable_path_is_an_emptydir
     assert env["K8S_MCP_WORK_DIR"] == "/var/run/k8s-mcp/work"
     assert env["HOME"] == "/tmp"
     assert env["K8S_MCP_AUDIT_LOG"].startswith("/var/lib/k8s-mcp/audit/")
+    assert env["K8S_MCP_AUDIT_CHAIN_ID"] == "$(POD_NAME)"  # one chain per pod, named in every record
+    assert env["K8S_MCP_AUDIT_STDOUT"] == "true"
 
 
 def test_policies_and_keys_are_mounted_as_whole_directories_so_the_kubelet_can_update_them(

@@ -138,6 +138,7 @@ def build_state(settings: Settings) -> AppState:
         fsync=settings.audit_fsync,
         stdout=settings.audit_stdout,
         max_bytes=settings.audit_max_bytes,
+        chain_id=settings.audit_chain_id,
     )
     approvals = ApprovalGate(
         approval_store(settings),  # PostgreSQL with K8S_MCP_DATABASE_URL, else SQLite beside the audit log

@@ -19,6 +19,7 @@ from k8s_mcp_server.audit.chain import GENESIS_HASH, is_hash
 from k8s_mcp_server.audit.coverage import verify_anchored
 from k8s_mcp_server.audit.files import chain_files, iter_tail_lines
 from k8s_mcp_server.audit.reader import Line, RecordFilter, iter_records, parse_record, parse_time
+from k8s_mcp_server.audit.split import split_chains
 from k8s_mcp_server.audit.table import FOLLOW_WIDTHS, render_table, safe_text
 from k8s_mcp_server.audit.verify import verify
 
@@ -53,6 +54,15 @@ def add_audit_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         "several server processes or pods are: verify every one, one report line per chain",
     )
     p.set_defaults(func=cmd_verify)
+
+    p = subparsers.add_parser(
+        "split",
+        help="records of many chains in one stream (a fleet's pods, merged by a log collector) into one "
+        "file per chain (by each record's `chain`), for `verify --each`",
+    )
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="JSON Lines or container log files")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="where <chain>.jsonl are written")
+    p.set_defaults(func=cmd_split)
 
     p = subparsers.add_parser(
         "anchor",
@@ -168,6 +178,24 @@ def _verify_each(args: argparse.Namespace) -> int:
         worst, failed = max(worst, code), failed + (code != 0)
     print(f"{len(chains)} chains: {len(chains) - failed} ok, {failed} failed")
     return worst
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    """One file per chain in --out; exit 1 when no record named a chain."""
+    if (missing := _missing(args.files)) is not None:
+        return missing
+    try:
+        result = split_chains(args.files, args.out)
+    except (FileExistsError, OSError) as exc:
+        print(f"error: {safe_text(str(exc))}", file=sys.stderr)
+        return 2
+    for chain, count in sorted(result.chains.items()):
+        print(f"{safe_text(str(args.out / f'{chain}.jsonl'))}: {count} records")
+    print(
+        f"{len(result.chains)} chains; {result.skipped} other lines skipped, "
+        f"{result.stderr} stderr lines dropped"
+    )
+    return 0 if result.chains else 1
 
 
 def cmd_anchor(args: argparse.Namespace) -> int:

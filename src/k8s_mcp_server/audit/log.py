@@ -37,7 +37,7 @@ from k8s_mcp_server.errors import AuditUnavailable
 
 logger = logging.getLogger(__name__)
 
-_RESERVED = ("schema_version", "ts", "prev_hash", "hash")
+_RESERVED = ("schema_version", "ts", "chain", "prev_hash", "hash")
 
 
 class _Ticket:
@@ -69,8 +69,20 @@ class AuditLog:
     (the stdout sink); otherwise rotated files accumulate.
     """
 
-    def __init__(self, path: Path, *, fsync: bool = True, stdout: bool = False, max_bytes: int = 0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        fsync: bool = True,
+        stdout: bool = False,
+        max_bytes: int = 0,
+        chain_id: str | None = None,
+    ) -> None:
         self.path = Path(path)
+        # The name of this writer's chain, in every record (`chain`, covered by the hash) when set: the
+        # records of many processes (a fleet's pods, merged by a log collector) split back into their
+        # chains with `audit split`. None: no `chain` field, as before.
+        self.chain_id = chain_id
         self.fsync = fsync
         self.stdout = stdout
         self.max_bytes = max_bytes
@@ -121,6 +133,8 @@ class AuditLog:
                 full = {key: value for key, value in record.items() if key not in _RESERVED}
                 full["schema_version"] = SCHEMA_VERSION
                 full["ts"] = utc_timestamp()
+                if self.chain_id is not None:
+                    full["chain"] = self.chain_id
                 full["prev_hash"] = self._last_hash
                 full["hash"] = compute_hash(self._last_hash, full)
                 line = (canonical_json(full) + "\n").encode("ascii")
