@@ -478,7 +478,10 @@ async def test_no_canary_reaches_an_mcp_client(
             result = await session.call_tool(tool, {"command": command})
             text = "".join(c.text for c in result.content if isinstance(c, TextContent))
             assert not result.isError, text[:500]
-            assert json.loads(text)["exit_code"] == 0, text[:500]
+            assert result.structuredContent is not None and result.structuredContent["exit_code"] == 0, text[
+                :500
+            ]
+            assert leaks(json.dumps(result.structuredContent), planted.canaries) == [], command
             assert leaks(text, planted.canaries) == [], command
 
 
