@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import re
 import subprocess
@@ -179,3 +180,22 @@ def test_the_keys_store_sees_a_removed_key_after_the_file_changes(tmp_path: Path
     assert {k.principal for k in store.current()} == {"a"}
     keys.unlink()
     assert store.current() == () and store.last_error is not None
+
+
+def test_a_long_listing_piped_into_head_ends_quietly(tmp_path: Path) -> None:
+    """`audit query FILE | head`: no BrokenPipeError traceback, the shell's 141 for a cut-off pipe."""
+    audit = tmp_path / "audit.jsonl"
+    record = {"event": "decision", "decision": "deny", "ts": "2026-12-02T00:00:00Z", "principal": "a"}
+    audit.write_text("".join(json.dumps({**record, "request_id": f"r{i}"}) + "\n" for i in range(30000)))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "k8s_mcp_server", "audit", "query", str(audit)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # what head does after its lines
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert "Traceback" not in err and "BrokenPipeError" not in err
