@@ -70,18 +70,18 @@ def test_bind_refusal_accepts_loopback_and_a_fully_configured_public_bind(tmp_pa
     assert bind_refusal(Settings(host="10.0.0.5", allow_insecure_bind=True)) is not None  # no host list
 
 
-def test_keys_create_prints_a_new_key_once_and_an_entry_holding_only_its_hash(tmp_path: Path) -> None:
+def test_keys_create_prints_a_new_key_once_and_a_keys_file_holding_only_its_hash(tmp_path: Path) -> None:
     result = run_script("keys", "create", "ci-bot")
     assert result.returncode == 0, result.stderr
     found = re.findall(r"kms_[A-Za-z0-9_-]{43}", result.stdout)
     assert len(found) == 1
     key = found[0]
-    entry_text = result.stdout[result.stdout.index("- principal") :].split("\n\n")[0]
-    entry = yaml.safe_load(entry_text)
+    file_text = result.stdout[result.stdout.index("\nkeys:\n") + 1 :].split("\n\n")[0] + "\n"
+    entry = yaml.safe_load(file_text)["keys"]
     assert entry == [{"principal": "ci-bot", "sha256": hashlib.sha256(key.encode()).hexdigest()}]
-    assert key not in entry_text
+    assert key not in file_text
     keys_file = tmp_path / "keys.yaml"
-    keys_file.write_text("keys:\n" + entry_text)
+    keys_file.write_text(file_text)  # the printed block is a whole keys file, no header to add by hand
     loaded = load_api_keys(keys_file)
     assert [k.principal for k in loaded] == ["ci-bot"]
     assert list(tmp_path.iterdir()) == [keys_file]  # nothing else was written anywhere we can see
@@ -106,7 +106,8 @@ def test_keys_create_with_a_policy_validates_it_and_names_its_absolute_path(tmp_
     policy.write_text(SCALER_POLICY)
     out = io.StringIO()
     assert main_with_out(["keys", "create", "scaler", "--policy", str(policy)], out) == 0
-    entry = yaml.safe_load(out.getvalue()[out.getvalue().index("- principal") :].split("\n\n")[0])
+    text = out.getvalue()
+    entry = yaml.safe_load(text[text.index("\nkeys:\n") + 1 :].split("\n\n")[0])["keys"]
     assert entry[0]["policy"] == str(policy.resolve())
 
 

@@ -85,8 +85,13 @@ def create_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         policy = policy.resolve()
     key = new_key()
     print(f"API key for {args.principal} (shown once; it is not stored anywhere):\n\n    {key}\n", file=out)
-    print("Add this entry under `keys:` in the file K8S_MCP_API_KEYS_FILE names:\n", file=out)
-    print(key_entry(args.principal, key, policy), file=out, end="")
+    print(
+        "The keys file (K8S_MCP_API_KEYS_FILE): a new one is this whole block; to an existing one, add the "
+        "`- principal` entry under its `keys:`\n",
+        file=out,
+    )
+    entry = key_entry(args.principal, key, policy)
+    print("keys:\n" + "".join(f"  {line}\n" for line in entry.splitlines()), file=out, end="")
     print("\nClients send it as `Authorization: Bearer <key>`.", file=out)
     return EXIT_OK
 
