@@ -50,7 +50,13 @@ def banner(state: AppState, settings: Settings) -> str:
     else:
         principals = len({k.principal for k in keys.current()})
         auth = f"API keys from {settings.api_keys_file} ({principals} principals; Authorization: Bearer)"
-    if settings.default_kubeconfig is not None:
+    if state.oauth is not None:
+        issuers = ", ".join(state.oauth.verifier.issuers)
+        tokens = f"OAuth access tokens for {state.oauth.resource} from {issuers}"
+        auth = tokens if keys is None else f"{auth}; {tokens}"
+    if state.impersonator is not None:
+        kubeconfig = "the server's own credential, impersonating each caller (K8S_MCP_IDENTITY_MODE)"
+    elif settings.default_kubeconfig is not None:
         kubeconfig = f"the caller's, else {settings.default_kubeconfig} (K8S_MCP_DEFAULT_KUBECONFIG)"
     elif settings.in_cluster:
         kubeconfig = "the caller's, else the pod's service account (K8S_MCP_IN_CLUSTER)"
