@@ -108,6 +108,8 @@ def test_a_replica_killed_mid_requests_loses_no_decision_record_and_the_other_ke
         assert completed <= decided  # no completion without its decision
         out = verify(a.audit_log)
         assert out.returncode == 0, out.stdout + out.stderr
+        anchored = verify("--rotated", a.audit_log)  # against its anchors file (checkpoints) too
+        assert anchored.returncode == 0, anchored.stdout + anchored.stderr
 
         assert get_ns(b, cluster).status_code == 200  # the fleet keeps serving
     finally:
