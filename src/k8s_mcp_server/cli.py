@@ -22,9 +22,8 @@ from k8s_mcp_server.settings import Settings
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from k8s_mcp_server.api import create_app
+    from k8s_mcp_server.api.serving import serve as run_server
     from k8s_mcp_server.api.startup import prepare, start_failure
 
     overrides: dict[str, Any] = {
@@ -56,9 +55,7 @@ def serve(args: argparse.Namespace) -> int:
         print(refusal, file=sys.stderr)
         return 2
     tune_allocator()
-    # The asyncio loop even where uvloop is installed: with uvloop (and httptools) a REST `get ns`
-    # measured 1.21-1.23x of kubectl run directly, against 1.11-1.17x with asyncio (bench_request.py).
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, loop="asyncio")
+    run_server(app, settings, log_level=args.log_level)
     return 0
 
 
