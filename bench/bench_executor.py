@@ -25,6 +25,8 @@ from pathlib import Path
 
 import httpx
 
+from k8s_mcp_server.parse.clispec import grammar_version
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -41,6 +43,9 @@ MEMORY_TARGET_MB = 300
 
 _BIG_OUTPUT = """#!{python}
 import sys
+if sys.argv[1:2] == ["version"]:  # the server's start-up version gate
+    print("istioctl version {version} (bench stand-in)")
+    sys.exit(0)
 line = b"pod-%08d                        1/1     Running   0          3d4h   10.244.1.17   node-a\\n"
 size, out, i = {size}, sys.stdout.buffer, 0
 
@@ -119,16 +124,23 @@ def _status_kb(pid: int, field: str) -> int:
     raise KeyError(field)
 
 
-def memory(cluster: Cluster, tmp: Path, requests: int, megabytes: int) -> dict[str, float]:
+def memory(
+    cluster: Cluster, tmp: Path, requests: int, megabytes: int, command: str = "proxy-status"
+) -> dict[str, float]:
+    tmp.mkdir(parents=True, exist_ok=True)
     standins = tmp / "standins"
     write_standins(standins)
     big = standins / "istioctl"
-    big.write_text(_BIG_OUTPUT.format(python=sys.executable, size=megabytes << 20))
+    big.write_text(
+        _BIG_OUTPUT.format(python=sys.executable, size=megabytes << 20, version=grammar_version("istioctl"))
+    )
     big.chmod(0o755)
     env = {
         **server_env(cluster, standins, REPO / "policies" / "default.yaml"),
         "K8S_MCP_MAX_OUTPUT_BYTES": str((megabytes + 4) << 20),
         "K8S_MCP_MAX_QUEUE": str(requests),
+        "K8S_MCP_MAX_PER_CALLER": str(requests),  # one client sends them all
+        "K8S_MCP_ADMISSION_WAIT": "60",
         "K8S_MCP_AUDIT_FSYNC": "false",
         "K8S_MCP_COMMAND_TIMEOUT": "300",
     }
@@ -151,7 +163,7 @@ def memory(cluster: Cluster, tmp: Path, requests: int, megabytes: int) -> dict[s
         async with httpx.AsyncClient(base_url=server.url, timeout=600, limits=limits) as client:
             return await asyncio.gather(
                 *(
-                    client.post("/tools/istioctl", json={"command": "proxy-status"}, headers=headers)
+                    client.post("/tools/istioctl", json={"command": command}, headers=headers)
                     for _ in range(requests)
                 )
             )
@@ -177,7 +189,9 @@ def memory(cluster: Cluster, tmp: Path, requests: int, megabytes: int) -> dict[s
     statuses = [r.status_code for r in responses]
     ok = [r.json() for r in responses if r.status_code == 200]
     sizes = [len(body["output"]) for body in ok]
-    print(f"{requests} concurrent requests, each printing {megabytes} MB (istioctl stand-in), one server")
+    print(
+        f"{requests} concurrent `istioctl {command}`, each printing {megabytes} MB (a stand-in), one server"
+    )
     print(f"  statuses          {dict((s, statuses.count(s)) for s in sorted(set(statuses)))}")
     print(f"  output per reply  {min(sizes, default=0) / 2**20:.1f} - {max(sizes, default=0) / 2**20:.1f} MB")
     print(f"  wall time         {elapsed:.1f} s")
@@ -202,7 +216,11 @@ def main() -> None:
     try:
         if not args.skip_overhead:
             results["overhead_ms"] = asyncio.run(overhead(cluster, args.rounds))
-        results["memory"] = memory(cluster, tmp, args.requests, args.mb)
+        results["memory"] = memory(cluster, tmp / "plain", args.requests, args.mb)
+        # with a filter the tool's output is held and redacted before the filter reads it
+        results["memory_filtered"] = memory(
+            cluster, tmp / "filtered", args.requests, args.mb, "proxy-status | wc -l"
+        )
     finally:
         stop_cluster(cluster)
     print(json.dumps(results))

@@ -37,10 +37,12 @@ TERM_GRACE_SECONDS = 2.0
 READ_CHUNK = 256 * 1024
 # Output past this size needs one of the few large-output lanes (see lanes.py). 256 KiB (the size
 # above which redaction moves to a worker thread) covers most listings and bounds what 50 waiting
-# requests buffer to ~13 MB; 2 lanes keep 20 MB outputs, ~100 MB each at their peak, under 300 MB
-# in total (bench/bench_executor.py: 283 MB peak for 50 concurrent 20 MB outputs).
+# requests buffer to ~13 MB. A 20 MB output costs ~120 MB at its peak (raw, decoded, redacted,
+# serialised); with the server's own ~105 MB (redaction rules compiled), one lane keeps 50 concurrent
+# 20 MB outputs under 300 MB (bench/bench_executor.py: two lanes peaked at 356 MB). Redaction holds
+# the GIL, so a second lane bought little throughput.
 LARGE_OUTPUT_BYTES = 256 * 1024
-MAX_LARGE_OUTPUTS = 2
+MAX_LARGE_OUTPUTS = 1
 
 # Reads the server makes on a request's behalf (provenance) at once: a few, beside the slots.
 INTERNAL_CONCURRENCY = 4
