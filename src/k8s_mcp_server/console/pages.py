@@ -22,7 +22,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from k8s_mcp_server.audit.reader import RecordFilter, parse_time
+from k8s_mcp_server.audit.files import chain_files
+from k8s_mcp_server.audit.reader import RecordFilter, iter_records, parse_time, record_time
 from k8s_mcp_server.console import auditview, charts
 from k8s_mcp_server.console.sessions import (
     COOKIE,
@@ -286,58 +287,26 @@ def console_router(state: Any, audit_log: Path) -> APIRouter:
         session = gate(request, "admin", post=True, csrf=csrf)
         if not isinstance(session, Session):
             return session
+
+        def policy_page(status: int, **shown: Any) -> HTMLResponse:
+            context = {"tool": "kubectl", "command": "", "explained": None, "impact": None}
+            context |= {"impact_error": None, "proposed": proposed, **shown}
+            return page(request, "policy.html", status, session=session, policies=_policies(state), **context)
+
         try:
             new = compile_policy(proposed)
             start = parse_time(since) if since.strip() else None
         except PolicyError as exc:
-            return page(
-                request,
-                "policy.html",
-                400,
-                session=session,
-                policies=_policies(state),
-                tool="kubectl",
-                command="",
-                explained=None,
-                impact=None,
-                impact_error="\n".join(exc.problems),
-                proposed=proposed,
-            )
+            return policy_page(400, impact_error="\n".join(exc.problems))
         except ValueError as exc:
-            return page(
-                request,
-                "policy.html",
-                400,
-                session=session,
-                policies=_policies(state),
-                tool="kubectl",
-                command="",
-                explained=None,
-                impact=None,
-                impact_error=str(exc),
-                proposed=proposed,
-            )
-        from k8s_mcp_server.audit.files import chain_files
-        from k8s_mcp_server.audit.reader import iter_records, record_time
-
+            return policy_page(400, impact_error=str(exc))
         old = state.policies.default.current()
         result = await _thread(
             lambda: replay(
                 old, new, iter_records(chain_files(audit_log)), since=start, record_time=record_time
             )
         )
-        return page(
-            request,
-            "policy.html",
-            session=session,
-            policies=_policies(state),
-            tool="kubectl",
-            command="",
-            explained=None,
-            impact=result,
-            impact_error=None,
-            proposed=proposed,
-        )
+        return policy_page(200, impact=result)
 
     @router.get("/approvals", response_class=HTMLResponse)
     async def approvals(request: Request) -> Response:
