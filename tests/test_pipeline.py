@@ -130,3 +130,17 @@ def test_a_call_whose_client_goes_away_still_gets_its_completion_record(
         time.sleep(0.1)
     assert [(r["event"], r["decision"]) for r in records] == [("decision", "allow"), ("completion", "allow")]
     assert records[1]["error_code"] == "cancelled" and records[1]["exit_code"] is None
+
+
+def test_a_command_refused_for_its_length_is_audited_by_size_not_redacted_in_full(server: Server) -> None:
+    canary = f"cnry{uuid.uuid4().hex}"
+    command = "get pods --token=" + canary + " " + "a" * 20000
+    res = httpx.post(f"{server.url}/tools/kubectl", json={"command": command}, timeout=30)
+    assert res.status_code == 400 and res.json()["detail"]["code"] == "invalid_command"
+    (record,) = records_of(server, res.json()["detail"]["request_id"])
+    assert record["decision"] == "rejected" and record["error_code"] == "invalid_command"
+    assert (
+        record["command"]
+        == f"[not recorded: {len(command)} characters, over K8S_MCP_MAX_COMMAND_LENGTH=8192]"
+    )
+    assert canary not in server.audit_log.read_text()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -208,11 +209,20 @@ class Pipeline:
             self.observer.stage("parse", time.perf_counter() - parsed_at)
             access = self.executor.access(parsed)
         except ProxyError as exc:
+            audited = request
+            if len(request.command) > self.max_command_length:
+                # refused for its length: redacting all of it for the record would cost CPU (and the
+                # GIL) in proportion to what the caller chose to send; its size is the evidence
+                audited = dataclasses.replace(
+                    request,
+                    command=f"[not recorded: {len(request.command)} characters, over "
+                    f"K8S_MCP_MAX_COMMAND_LENGTH={self.max_command_length}]",
+                )
             record = await _off_loop_if_long(
-                request.command,
+                audited.command,
                 partial(
                     rejected_record,
-                    request=request,
+                    request=audited,
                     error=exc,
                     parsed=parsed,
                     policy_revision=policy.revision,
