@@ -133,18 +133,10 @@ def test_cluster_info_dump_of_an_allowed_namespace_runs(
     assert SECRET_VALUE not in body["output"]
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        "get -o yaml -n {ns} -- secrets db-creds",
-        "get -n {ns} -o go-template='{{{{.data.password}}}}' -- secrets db-creds",
-        "get -n {ns} --template='{{{{.data.password}}}}' secret db-creds",
-    ],
-)
 def test_a_secret_named_after_dashes_is_a_secret_read_for_every_rule_about_secrets(
-    secrets_deny: Server, secrets_rule: Server, server: Server, cluster: Cluster, ns: str, command: str
+    secrets_deny: Server, secrets_rule: Server, server: Server, cluster: Cluster, ns: str
 ) -> None:
-    text = command.format(ns=ns)
+    text = f"get -o yaml -n {ns} -- secrets db-creds"
     _denied(_run(secrets_deny, cluster, "kubectl", text), "builtin:secrets")
     _denied(_run(secrets_rule, cluster, "kubectl", text), "no-secrets")
     redacted = _run(server, cluster, "kubectl", text)  # the shipped default: secrets: redact
@@ -153,6 +145,21 @@ def test_a_secret_named_after_dashes_is_a_secret_read_for_every_rule_about_secre
     assert body["exit_code"] == 0, body
     encoded = base64.b64encode(SECRET_VALUE.encode()).decode()
     assert SECRET_VALUE not in body["output"] and encoded not in body["output"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "get -n {ns} -o go-template='{{{{.data.password}}}}' -- secrets db-creds",
+        "get -n {ns} --template='{{{{.data.password}}}}' secret db-creds",
+    ],
+)
+def test_a_template_over_a_secret_named_after_dashes_is_refused_whatever_the_policy(
+    secrets_deny: Server, secrets_rule: Server, server: Server, cluster: Cluster, ns: str, command: str
+) -> None:
+    text = command.format(ns=ns)
+    for srv in (secrets_deny, secrets_rule, server):
+        _denied(_run(srv, cluster, "kubectl", text), "builtin:templates")
 
 
 def test_permissive_refuses_binding_cluster_admin_and_nothing_is_created(
