@@ -140,3 +140,22 @@ def test_argocd_edit_opens_no_editor_on_the_proxy_host(command: str) -> None:
     policy = compile_policy("version: 1\ndefault: allow\nread_only: false\n")
     assert evaluate(policy, parsed).rule == "builtin:never-run"
     assert parse_command("argocd", f"{command} --help").command_class is C.LOCAL
+
+
+@pytest.mark.parametrize(
+    ("command", "refused"),
+    [
+        ("get pods -o jsonpath='{.items[*].status.phase}'", False),
+        ("get pods -o jsonpath='{.items[*].spec.nodeName}'", False),
+        ("get deploy -o custom-columns=N:.metadata.name,R:.status.readyReplicas", False),
+        ("get pods -o jsonpath='{.items[*].status}'", True),  # the whole status holds messages
+        ("get pods -o jsonpath='{.items[*].status.containerStatuses[*].state}'", True),
+        ("get secret db -o jsonpath='{.status.phase}{.data}'", True),
+    ],
+)
+def test_templates_of_where_and_how_far_run_and_others_over_workloads_are_refused(
+    command: str, refused: bool
+) -> None:
+    from k8s_mcp_server.parse.templates import template_refusal
+
+    assert (template_refusal(parse_command("kubectl", command)) is not None) is refused

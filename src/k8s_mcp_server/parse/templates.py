@@ -64,7 +64,17 @@ TEMPLATE_SAFE_KINDS = frozenset(
 )
 
 _SAFE_FIELDS = (".kind", ".apiVersion", ".type", ".immutable")
+# scalar fields, or whole subtrees, that hold no values a workload or config carries: where an object
+# runs and how far along it is (`{.items[*].status.phase}` is the commonest template agents write)
 _SAFE_METADATA = (
+    ".status.phase",
+    ".status.podIP",
+    ".status.hostIP",
+    ".status.readyReplicas",
+    ".status.availableReplicas",
+    ".status.replicas",
+    ".spec.nodeName",
+    ".spec.replicas",
     ".metadata.name",
     ".metadata.namespace",
     ".metadata.labels",
