@@ -117,7 +117,8 @@ class ResponseRedaction:
     ) -> RedactedOutput:
         """Redact stdout and stderr alike (structural, command-aware, known secrets, patterns)."""
         stdout = self._stdout(raw.stdout.decode("utf-8", errors="replace"), secrets, known_secrets, parsed)
-        stderr = self._stderr(raw.stderr.decode("utf-8", errors="replace"), secrets, known_secrets)
+        # no command-aware pass on stderr (parsed=None): that pass is about the template's own output
+        stderr = self._stdout(raw.stderr.decode("utf-8", errors="replace"), secrets, known_secrets, None)
         return RedactedOutput(
             stdout=stdout,
             stderr=stderr,
@@ -144,16 +145,6 @@ class ResponseRedaction:
             text = redact_tokens(text, ph, counts, "secret-field")
         else:
             text = redact_describe_data(text, ph, counts)
-        return _text(text, ph, known, counts, yaml_mode=kind == "yaml")
-
-    def _stderr(self, text: str, secrets: SecretsMode, known: Sequence[str]) -> str:
-        """Like stdout, without the command-aware pass (that is about the template's own output)."""
-        counts, ph = self.counts, self._ph
-        text = drop_template_dumps(text, counts)
-        kind = output_kind(text)
-        if kind != "text":
-            text = _structural(text, kind, secrets, counts, ph)
-        text = redact_describe_data(text, ph, counts)
         return _text(text, ph, known, counts, yaml_mode=kind == "yaml")
 
 
